@@ -1,0 +1,1 @@
+"""Inference backends: how a head's ``(context, eps) -> samples`` sampler is executed."""

@@ -1,0 +1,96 @@
+"""Compiled image encoders: the VAE's ``images -> [mu, sigma]`` through ONNX Runtime or torch.
+
+The encoder is the other large cost of the full pipeline (~0.24 GFLOP per 3x160x160
+cutout for the paper's VAE); on CPUs ONNX Runtime runs its convolutions faster than the
+torch build we ship against (``benchmarks/bench_backends.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["EncoderFeatures", "OnnxRuntimeEncoder", "compile_encoder"]
+
+
+class EncoderFeatures(nn.Module):
+    """Pure ``images -> features`` module around an encoder's ``features`` method (for export)."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Features ``(N, F)`` of scaled images ``(N, bands, H, W)``."""
+        return self.encoder.features(images)
+
+
+class OnnxRuntimeEncoder:
+    """Callable ``images -> features`` running an exported encoder in ONNX Runtime.
+
+    Parameters
+    ----------
+    model : bytes or str
+        From :func:`astro_galflow.backends.export.export_encoder`.
+    threads : int
+        ORT intra-op threads.
+    images_per_call : int
+        Images per ORT call (bounds the memory of the convolution activations).
+    """
+
+    def __init__(self, model, threads: int = 1, images_per_call: int = 64):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(threads)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self.images_per_call = int(images_per_call)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        import numpy as np
+
+        array = np.ascontiguousarray(images.detach().to("cpu", torch.float32).numpy())
+        parts = [
+            self.session.run(None, {"images": array[start : start + self.images_per_call]})[0]
+            for start in range(0, len(array), self.images_per_call)
+        ]
+        return torch.from_numpy(np.concatenate(parts)) if parts else torch.empty((0, 0))
+
+
+def compile_encoder(encoder, example_images, device: str, config):
+    """Fast ``images -> features`` callable for an encoder with a ``features`` method.
+
+    Uses ONNX Runtime when ``config.backend`` resolves to ``onnxruntime`` on this device
+    and eager torch (under inference mode) otherwise.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        E.g. :class:`astro_galflow.encoders.vae.ImageVAE`.
+    example_images : torch.Tensor
+        ``(N, bands, H, W)``, ``N >= 2``.
+    device : str
+    config : astro_galflow.config.GalflowConfig
+
+    Returns
+    -------
+    callable
+    """
+    from astro_galflow.backends.export import export_encoder
+    from astro_galflow.backends.selection import resolve_backend
+
+    module = EncoderFeatures(encoder).eval()
+    backend = config.backend if config.backend in ("auto", "onnxruntime") else "eager"
+    if resolve_backend(backend, device) == "onnxruntime":
+        threads = int(((config.options or {}).get("backends", {})).get("threads") or torch.get_num_threads())
+        return OnnxRuntimeEncoder(export_encoder(module, example_images.to("cpu")), threads=threads)
+    module = module.to(device)
+
+    def run(images):
+        with torch.inference_mode():
+            return module(images.to(device))
+
+    return run

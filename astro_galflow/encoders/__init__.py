@@ -1,0 +1,1 @@
+"""Encoders: turn cutouts and photometry into features for the posterior heads."""

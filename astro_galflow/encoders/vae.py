@@ -1,0 +1,98 @@
+"""The image VAE of Siddiqa et al. (2025, §2.2).
+
+Encoder: three convolutions (kernel 4, stride 2, padding 1) take a 3×160×160 image to
+20×20 feature maps, then fully connected layers give the latent mean μ ∈ R³² and log σ².
+Decoder: a fully connected layer back to 20×20 maps and three transposed convolutions
+to 3×160×160. Loss: squared reconstruction error summed over pixels plus the KL
+divergence to N(0, I) summed over latents (Kingma & Welling 2014, arXiv:1312.6114), both
+averaged over the batch. After training the encoder is frozen and μ, σ are features of
+the flows.
+
+Input images are :func:`astro_galflow.cutouts.asinh_scale` of the nanomaggie cutouts,
+``asinh(f / 0.02 nmgy)``: linear in the sky noise, logarithmic in bright cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from astro_galflow.cutouts import CUTOUT_SIZE, asinh_scale
+from astro_galflow.encoders.base import Encoder
+
+__all__ = ["ImageVAE", "LATENT_DIM", "vae_loss", "scale_images"]
+
+LATENT_DIM = 32
+
+
+def scale_images(images) -> torch.Tensor:
+    """Nanomaggie cutouts ``(n, 3, 160, 160)`` to the VAE's float32 input tensor."""
+    return torch.from_numpy(np.ascontiguousarray(asinh_scale(images)))
+
+
+class ImageVAE(Encoder, nn.Module):
+    """Convolutional VAE for ``n_bands``×160×160 asinh-scaled cutouts.
+
+    Parameters
+    ----------
+    n_bands : int
+        Image channels (3 for gri).
+    latent_dim : int
+        Dimension of μ and log σ² (32 in the paper).
+    channels : tuple of int
+        Output channels of the three convolutions.
+    """
+
+    name = "vae"
+    input_kind = "image"
+
+    def __init__(self, n_bands: int = 3, latent_dim: int = LATENT_DIM, channels: tuple[int, int, int] = (32, 64, 128)):
+        super().__init__()
+        self.n_bands, self.latent_dim, self.channels = n_bands, latent_dim, tuple(channels)
+        c1, c2, c3 = self.channels
+        side = CUTOUT_SIZE // 8
+        self._side = side
+        self.conv = nn.Sequential(
+            nn.Conv2d(n_bands, c1, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(c1, c2, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(c2, c3, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Flatten(),
+        )  # fmt: skip
+        self.fc_mu = nn.Linear(c3 * side * side, latent_dim)
+        self.fc_logvar = nn.Linear(c3 * side * side, latent_dim)
+        self.fc_decode = nn.Linear(latent_dim, c3 * side * side)
+        self.deconv = nn.Sequential(
+            nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(c3, c2, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.ConvTranspose2d(c1, n_bands, 4, 2, 1),
+        )  # fmt: skip
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mu, logvar)``, each ``(n, latent_dim)``, of scaled images ``(n, bands, 160, 160)``."""
+        h = self.conv(x)
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Scaled images ``(n, bands, 160, 160)`` from latents ``(n, latent_dim)``."""
+        c3 = self.channels[2]
+        return self.deconv(self.fc_decode(z).view(-1, c3, self._side, self._side))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(reconstruction, mu, logvar)`` with a reparameterised latent draw."""
+        mu, logvar = self.encode(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        return self.decode(z), mu, logvar
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The flows' image features ``[mu, sigma]`` ``(n, 2 * latent_dim)``."""
+        mu, logvar = self.encode(x)
+        return torch.cat([mu, torch.exp(0.5 * logvar)], dim=-1)
+
+
+def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Per-image summed squared error plus KL(q(z|x) || N(0, I)), averaged over the batch."""
+    mse = ((recon - x) ** 2).flatten(1).sum(1)
+    kl = -0.5 * (1.0 + logvar - mu * mu - torch.exp(logvar)).sum(1)
+    return (mse + kl).mean()

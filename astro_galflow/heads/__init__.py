@@ -1,0 +1,1 @@
+"""Posterior heads: conditional densities of physical parameters given encoder features."""

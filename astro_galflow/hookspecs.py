@@ -1,0 +1,215 @@
+"""Hook specifications of the ``astro_galflow`` plugin host.
+
+Every hook is prefixed ``galflow_``. Plugins implement them with
+:data:`astro_galflow.hookimpl`; the built-in sources, encoders, heads and backends are
+ordinary plugins registered by the same :meth:`pluggy.PluginManager.register` call as
+third-party ones (see :data:`astro_galflow.plugins.DEFAULT_PLUGINS`). Defaults of
+``firstresult`` hooks are marked ``trylast=True`` so that a plugin always wins,
+whatever the load order.
+
+Data flows one way -- source -> inputs -> encoder -> heads -> samples -> table -- and
+:mod:`astro_galflow.pipeline` is the only caller of ``pm.hook.*`` on that path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import numpy as np
+    from astropy.table import QTable
+
+    from astro_galflow.config import GalflowConfig
+    from astro_galflow.params import ParameterSpec
+    from astro_galflow.registry import Registry
+    from astro_galflow.sources.base import DataSource
+
+PROJECT_NAME = "astro_galflow"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+__all__ = ["hookspec", "PROJECT_NAME"]
+
+
+@hookspec(historic=True)
+def galflow_addhooks(pluginmanager: pluggy.PluginManager) -> None:
+    """Add new hook specifications.
+
+    Historic: a plugin registered later still receives the call.
+
+    Parameters
+    ----------
+    pluginmanager : pluggy.PluginManager
+        The host's manager; call ``pluginmanager.add_hookspecs(module)``.
+    """
+
+
+@hookspec(historic=True)
+def galflow_configure(config: GalflowConfig) -> None:
+    """Read configuration and set up plugin state.
+
+    Historic: called once per configuration, also for plugins registered afterwards.
+
+    Parameters
+    ----------
+    config : astro_galflow.config.GalflowConfig
+        Options of the current run (seed, n_samples, backend, ...).
+    """
+
+
+@hookspec
+def galflow_register_sources(registry: Registry) -> None:
+    """Register data-source classes.
+
+    Call ``registry.add(SourceClass)``; the registry validates the class and raises
+    :class:`~astro_galflow.registry.RegistryError` on a duplicate name.
+
+    Parameters
+    ----------
+    registry : astro_galflow.registry.Registry
+        Registry of :class:`~astro_galflow.sources.base.DataSource` subclasses.
+    """
+
+
+@hookspec
+def galflow_register_encoders(registry: Registry) -> None:
+    """Register encoder classes (image VAE, photometry).
+
+    Parameters
+    ----------
+    registry : astro_galflow.registry.Registry
+        Registry of :class:`~astro_galflow.encoders.base.Encoder` subclasses.
+    """
+
+
+@hookspec
+def galflow_register_heads(registry: Registry) -> None:
+    """Register posterior-head classes.
+
+    Parameters
+    ----------
+    registry : astro_galflow.registry.Registry
+        Registry of :class:`~astro_galflow.heads.base.PosteriorHead` subclasses.
+    """
+
+
+@hookspec
+def galflow_register_backends(registry: Registry) -> None:
+    """Register inference-backend classes (eager torch, ONNX Runtime, TensorRT ...).
+
+    Parameters
+    ----------
+    registry : astro_galflow.registry.Registry
+        Registry of :class:`~astro_galflow.backends.base.Backend` subclasses.
+    """
+
+
+@hookspec
+def galflow_prepare_inputs(table: QTable, source: DataSource | None, config: GalflowConfig) -> None:
+    """Adjust an input table in place before encoding.
+
+    Typical uses: dereddening, unit normalisation, setting bits of the
+    ``posterior_flags`` column for rows that cannot be trusted. Rows must never be
+    removed: output rows equal input rows.
+
+    Parameters
+    ----------
+    table : astropy.table.QTable
+        Input catalog in the host's input convention (:mod:`astro_galflow.inputs`),
+        with a ``posterior_flags`` column already present.
+    source : astro_galflow.sources.base.DataSource or None
+        The source the table came from, when known.
+    config : astro_galflow.config.GalflowConfig
+        Options of the current run.
+    """
+
+
+@hookspec(firstresult=True)
+def galflow_compile_head(head: Any, example_inputs: tuple, device: str, config: GalflowConfig) -> Any:
+    """Return a compiled sampler for ``head``, or ``None`` to defer to the next plugin.
+
+    First result wins. The returned object is callable as ``sampler(context, eps) ->
+    samples`` with the same semantics as ``head.sampler``.
+
+    Parameters
+    ----------
+    head : torch.nn.Module
+        A posterior head's pure-tensor sampler module.
+    example_inputs : tuple of torch.Tensor
+        ``(context, eps)`` of representative shapes (for tracing/export).
+    device : str
+        ``"cpu"`` or ``"cuda[:N]"``.
+    config : astro_galflow.config.GalflowConfig
+        ``config.backend`` names the backend the user asked for.
+
+    Returns
+    -------
+    callable or None
+    """
+
+
+@hookspec
+def galflow_summarize_posterior(parameter: ParameterSpec, samples: np.ndarray, config: GalflowConfig) -> dict:
+    """Return extra per-parameter summary statistics.
+
+    Each plugin returns a mapping ``{column_suffix: (values, unit, description)}``;
+    results from all plugins are collected and added as ``{parameter.name}_{suffix}``
+    columns. ``values`` has one entry per row.
+
+    Parameters
+    ----------
+    parameter : astro_galflow.params.ParameterSpec
+        The parameter being summarised.
+    samples : numpy.ndarray
+        Posterior samples in physical units, shape ``(n_rows, n_samples)``; rows without
+        a posterior are NaN.
+    config : astro_galflow.config.GalflowConfig
+        Options of the current run.
+
+    Returns
+    -------
+    dict
+    """
+
+
+@hookspec
+def galflow_modify_table(table: QTable, config: GalflowConfig) -> None:
+    """Have the last word on the posterior table's columns and meta (in place).
+
+    Parameters
+    ----------
+    table : astropy.table.QTable
+        The posterior table just before validation.
+    config : astro_galflow.config.GalflowConfig
+        Options of the current run.
+    """
+
+
+@hookspec
+def galflow_provenance(config: GalflowConfig) -> dict:
+    """Return provenance entries (versions, weights hashes) for the table meta.
+
+    Results from all plugins are merged into ``table.meta["provenance"]``.
+
+    Parameters
+    ----------
+    config : astro_galflow.config.GalflowConfig
+        Options of the current run.
+
+    Returns
+    -------
+    dict
+    """
+
+
+@hookspec
+def galflow_unconfigure(config: GalflowConfig) -> None:
+    """Release engines, open connections and other resources at the end of a run.
+
+    Parameters
+    ----------
+    config : astro_galflow.config.GalflowConfig
+        Options of the run that ends.
+    """

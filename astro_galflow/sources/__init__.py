@@ -1,0 +1,1 @@
+"""Data sources: where catalogs and cutouts come from (built-in plugins)."""

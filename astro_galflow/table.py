@@ -1,0 +1,306 @@
+"""Posterior tables: building, column conventions, validation, and file I/O.
+
+A posterior table is an :class:`~astropy.table.QTable` with one row per input object,
+in input order (no row is ever dropped). Fixed columns:
+
+``source_id``, ``survey``, ``ra``, ``dec`` (deg), ``_healpix_29`` (int64, NESTED order
+29, the HATS/LSDB spatial index) and ``posterior_flags`` (bitmask, see
+:mod:`astro_galflow.flags`). For each parameter ``p``
+(:data:`astro_galflow.params.PARAMETERS`): ``p_mean``, ``p_std``, ``p_pNN`` for each
+configured quantile, optionally ``p_samples`` (N x S; sample ``j`` of every parameter
+is the same joint draw). Columns carry units, descriptions and UCDs; ``meta`` carries
+provenance and the ``hats_col_*`` keys; the table is indexed on ``_healpix_29``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable
+
+from astro_galflow.exceptions import GalflowError, InputError
+from astro_galflow.flags import flag_descriptions
+from astro_galflow.healpix import SPATIAL_INDEX_COLUMN, SPATIAL_INDEX_ORDER, compute_healpix_29
+from astro_galflow.params import PARAMETERS, ParameterSpec
+
+__all__ = [
+    "FIXED_COLUMNS",
+    "PosteriorTableError",
+    "quantile_suffix",
+    "summary_columns",
+    "new_posterior_table",
+    "add_parameter_columns",
+    "parameters_in",
+    "validate_posterior_table",
+    "write_posterior_table",
+    "read_posterior_table",
+    "FORMATS",
+]
+
+FIXED_COLUMNS = ("source_id", "survey", "ra", "dec", SPATIAL_INDEX_COLUMN, "posterior_flags")
+
+#: File formats by extension.
+FORMATS = {
+    ".ecsv": "ascii.ecsv",
+    ".fits": "fits",
+    ".fit": "fits",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".hdf5": "hdf5",
+    ".h5": "hdf5",
+}
+
+# Meta entries that are not scalars (FITS header cards hold only scalars).
+_STRUCTURED_META = ("provenance", "config", "posterior_flag_bits", "parameters", "model_card", "model_sha256")
+_FITS_META_KEY = "GALFLOW_META"
+
+
+class PosteriorTableError(GalflowError):
+    """A table does not follow the posterior-table conventions (lists every problem)."""
+
+
+def quantile_suffix(q: float) -> str:
+    """Column suffix of quantile ``q``: 0.16 -> ``"p16"``, 0.025 -> ``"p2_5"``."""
+    pct = round(q * 100, 6)
+    text = f"{pct:g}".replace(".", "_")
+    return f"p{text}"
+
+
+def summary_columns(name: str, quantiles) -> list[str]:
+    """Summary column names of parameter ``name``: mean, std and quantiles."""
+    return [f"{name}_mean", f"{name}_std"] + [f"{name}_{quantile_suffix(q)}" for q in quantiles]
+
+
+def _spread_unit(spec: ParameterSpec) -> u.UnitBase:
+    # A spread of a logarithmic quantity is a plain dex, not dex(Msun).
+    if isinstance(spec.unit, u.FunctionUnitBase):
+        return u.dex
+    return spec.unit
+
+
+def _quantity(values, unit):
+    values = np.asarray(values, dtype=np.float64)
+    if isinstance(unit, u.FunctionUnitBase):
+        return u.Dex(values, unit)
+    return values * unit
+
+
+def new_posterior_table(*, source_id, survey, ra_deg, dec_deg, flags, meta: dict | None = None) -> QTable:
+    """Start a posterior table with the fixed columns.
+
+    Parameters
+    ----------
+    source_id : array-like
+        Survey-native identifiers, one per input row.
+    survey : str or array-like of str
+        Survey name(s).
+    ra_deg, dec_deg : array-like
+        Positions in degrees (NaN allowed; those rows get ``_healpix_29 = -1``).
+    flags : array-like of int
+        Initial ``posterior_flags``.
+    meta : dict, optional
+        Table meta to start from.
+    """
+    n = len(source_id)
+    table = QTable(meta=dict(meta or {}))
+    table["source_id"] = np.asarray(source_id)
+    table["source_id"].info.description = "Survey-native object identifier"
+    table["survey"] = np.broadcast_to(np.asarray(survey, dtype=str), (n,)).copy()
+    table["survey"].info.description = "Survey the inputs came from"
+    table["ra"] = np.asarray(ra_deg, dtype=np.float64) * u.deg
+    table["ra"].info.description = "ICRS right ascension"
+    table["dec"] = np.asarray(dec_deg, dtype=np.float64) * u.deg
+    table["dec"].info.description = "ICRS declination"
+    table[SPATIAL_INDEX_COLUMN] = compute_healpix_29(table["ra"].value, table["dec"].value)
+    table[SPATIAL_INDEX_COLUMN].info.description = "HEALPix NESTED order-29 index (HATS spatial index)"
+    table["posterior_flags"] = np.asarray(flags, dtype=np.int64)
+    table["posterior_flags"].info.description = "Bitmask of astro_galflow.flags.PosteriorFlag"
+    _set_ucds(
+        table,
+        {
+            "source_id": "meta.id;meta.main",
+            "ra": "pos.eq.ra;meta.main",
+            "dec": "pos.eq.dec;meta.main",
+            SPATIAL_INDEX_COLUMN: "pos.healpix",
+            "posterior_flags": "meta.code.qual",
+            "survey": "meta.id;instr",
+        },
+    )
+    table.meta.setdefault("date", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    table.meta["posterior_flag_bits"] = {name: desc for name, desc in flag_descriptions().items()}
+    table.meta["hats_col_ra"] = "ra"
+    table.meta["hats_col_dec"] = "dec"
+    table.meta["hats_col_healpix"] = SPATIAL_INDEX_COLUMN
+    table.meta["hats_col_healpix_order"] = SPATIAL_INDEX_ORDER
+    return table
+
+
+def _set_ucds(table, ucds: dict) -> None:
+    for name, ucd in ucds.items():
+        table[name].info.meta = {**(table[name].info.meta or {}), "ucd": ucd}
+
+
+def add_parameter_columns(table: QTable, spec: ParameterSpec, samples: np.ndarray, *, quantiles, store_samples: bool):
+    """Add the summary (and optionally sample) columns of one parameter.
+
+    Parameters
+    ----------
+    table : QTable
+        Posterior table, modified in place.
+    spec : ParameterSpec
+        The parameter.
+    samples : numpy.ndarray, shape (n_rows, n_samples)
+        Joint posterior samples in physical units; rows without a posterior are NaN.
+    quantiles : sequence of float
+        Quantiles to summarise.
+    store_samples : bool
+        Also add ``{name}_samples``.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.ndim != 2 or samples.shape[0] != len(table):
+        raise ValueError(f"samples of {spec.name!r} have shape {samples.shape}; expected ({len(table)}, n_samples)")
+    has = np.isfinite(samples).all(axis=1)
+    mean = np.full(len(table), np.nan)
+    std = np.full(len(table), np.nan)
+    qs = np.full((len(quantiles), len(table)), np.nan)
+    if has.any():
+        mean[has] = samples[has].mean(axis=1)
+        std[has] = samples[has].std(axis=1, ddof=1) if samples.shape[1] > 1 else 0.0
+        qs[:, has] = np.quantile(samples[has], quantiles, axis=1)
+    cols = summary_columns(spec.name, quantiles)
+    table[cols[0]] = _quantity(mean, spec.unit)
+    table[cols[0]].info.description = f"{spec.description}: posterior mean"
+    table[cols[1]] = _quantity(std, _spread_unit(spec))
+    table[cols[1]].info.description = f"{spec.description}: posterior standard deviation"
+    ucds = {cols[0]: f"{spec.ucd};stat.mean", cols[1]: "stat.stdev"}
+    for q, col, values in zip(quantiles, cols[2:], qs):
+        table[col] = _quantity(values, spec.unit)
+        table[col].info.description = f"{spec.description}: posterior {q:.4g} quantile"
+        ucds[col] = f"{spec.ucd};stat.percentile"
+    if store_samples:
+        name = f"{spec.name}_samples"
+        table[name] = _quantity(samples.astype(np.float32), spec.unit)
+        table[
+            name
+        ].info.description = f"{spec.description}: joint posterior samples (same draw index across parameters)"
+        ucds[name] = spec.ucd
+    _set_ucds(table, ucds)
+
+
+def parameters_in(table: QTable) -> list[str]:
+    """Names of the parameters that have a ``{name}_mean`` column in ``table``."""
+    return [name for name in PARAMETERS if f"{name}_mean" in table.colnames]
+
+
+def validate_posterior_table(table: QTable, *, check_healpix: bool = True) -> None:
+    """Check a table against the posterior-table conventions.
+
+    Raises
+    ------
+    PosteriorTableError
+        Listing every problem found (missing columns, units, dtypes, HEALPix index
+        values, meta keys, index).
+    """
+    problems = [f"missing column {name!r}" for name in FIXED_COLUMNS if name not in table.colnames]
+    for coord in ("ra", "dec"):
+        if coord in table.colnames and getattr(table[coord], "unit", None) != u.deg:
+            problems.append(f"column {coord!r} must be in deg, has {getattr(table[coord], 'unit', None)}")
+    if SPATIAL_INDEX_COLUMN in table.colnames and table[SPATIAL_INDEX_COLUMN].dtype != np.int64:
+        problems.append(f"{SPATIAL_INDEX_COLUMN} has dtype {table[SPATIAL_INDEX_COLUMN].dtype}, expected int64")
+    if "posterior_flags" in table.colnames and table["posterior_flags"].dtype.kind not in "iu":
+        problems.append("posterior_flags is not an integer column")
+    if check_healpix and not problems:
+        expected = compute_healpix_29(table["ra"].to_value(u.deg), table["dec"].to_value(u.deg))
+        wrong = np.flatnonzero(expected != np.asarray(table[SPATIAL_INDEX_COLUMN]))
+        if wrong.size:
+            problems.append(f"{SPATIAL_INDEX_COLUMN} disagrees with ra/dec in {wrong.size} row(s), first row {wrong[0]}")
+    params = parameters_in(table)
+    if not params:
+        problems.append("no posterior columns ({parameter}_mean) found")
+    for name in params:
+        spec = PARAMETERS[name]
+        for col in (f"{name}_mean", f"{name}_std"):
+            if col not in table.colnames:
+                problems.append(f"missing column {col!r}")
+        if f"{name}_mean" in table.colnames:
+            unit = getattr(table[f"{name}_mean"], "unit", None)
+            if unit != spec.unit:
+                problems.append(f"column {name}_mean has unit {unit}, expected {spec.unit}")
+    for key in ("date", "hats_col_ra", "hats_col_dec", "posterior_flag_bits"):
+        if key not in table.meta:
+            problems.append(f"meta lacks {key!r}")
+    if SPATIAL_INDEX_COLUMN in table.colnames:
+        indexed = [tuple(col.info.name for col in index.columns) for index in table.indices]
+        if (SPATIAL_INDEX_COLUMN,) not in indexed:
+            problems.append(f"table has no index on {SPATIAL_INDEX_COLUMN}")
+    if problems:
+        raise PosteriorTableError("posterior table is not valid: " + "; ".join(problems))
+
+
+def _format_for(path: Path) -> str:
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise InputError(
+            f"cannot tell the format of {os.fspath(path)!r} from its extension; use one of {', '.join(FORMATS)}"
+        ) from None
+
+
+def write_posterior_table(table: QTable, path, *, overwrite: bool = False) -> Path:
+    """Write a posterior table; the format follows the extension (ECSV, FITS, Parquet, HDF5).
+
+    Values, units, column descriptions and meta survive a round trip through
+    :func:`read_posterior_table` in every format.
+    """
+    path = Path(path)
+    fmt = _format_for(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True (or --overwrite) to replace it")
+    out = table.copy(copy_data=False)
+    kwargs = {}
+    if fmt == "fits":
+        # FITS headers upper-case keys and hold only scalars: keep the scalars as
+        # header cards for other readers, and the exact meta as one JSON card.
+        out.meta = {k: v for k, v in out.meta.items() if k not in _STRUCTURED_META}
+        out.meta[_FITS_META_KEY] = json.dumps(dict(table.meta), default=str)
+    if fmt == "hdf5":
+        kwargs = {"path": "posterior", "serialize_meta": True}
+    with warnings.catch_warnings():
+        # FITS cannot hold dex() units natively; astropy keeps them in its serialized
+        # column header, which read_posterior_table restores. Long meta keys become
+        # HIERARCH cards. Both are expected here, not problems for the user.
+        warnings.filterwarnings("ignore", message=".*could not be saved in native FITS format.*")
+        warnings.filterwarnings("ignore", message=".*greater than 8 characters.*")
+        warnings.filterwarnings("ignore", message=".*HIERARCH.*")
+        out.write(path, format=fmt, overwrite=overwrite, **kwargs)
+    return path
+
+
+def read_posterior_table(path) -> QTable:
+    """Read a table written by :func:`write_posterior_table`, restoring meta and the index."""
+    path = Path(path)
+    fmt = _format_for(path)
+    if not path.exists():
+        raise InputError(f"table file {os.fspath(path)!r} does not exist")
+    kwargs = {"path": "posterior"} if fmt == "hdf5" else {}
+    try:
+        table = QTable.read(path, format=fmt, **kwargs)
+    except Exception as exc:  # astropy raises many types for unreadable files
+        raise InputError(f"cannot read table file {os.fspath(path)!r}: {exc}") from exc
+    # FITS and HDF5 store text as bytes; the table convention is str.
+    table.convert_bytestring_to_unicode()
+    if _FITS_META_KEY in table.meta:
+        table.meta = json.loads(table.meta[_FITS_META_KEY])
+    for name in table.colnames:
+        dtype = getattr(table[name], "dtype", None)
+        if dtype is not None and not dtype.isnative:
+            table[name] = table[name].astype(dtype.newbyteorder("="))
+    if SPATIAL_INDEX_COLUMN in table.colnames and not table.indices:
+        table.add_index(SPATIAL_INDEX_COLUMN)
+    return table

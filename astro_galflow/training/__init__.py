@@ -1,0 +1,1 @@
+"""Training of the image VAE and of the posterior heads (``galflow train``)."""

@@ -1,0 +1,118 @@
+"""The ``tensorrt`` backend: export, build or load a cached engine, wrap it as a sampler."""
+
+from __future__ import annotations
+
+from astro_galflow.backends.base import Backend, BackendUnavailable
+
+__all__ = ["TensorRTBackend", "unavailable_reason"]
+
+
+def unavailable_reason(device: str) -> str | None:
+    """Why the ``tensorrt`` backend cannot run on ``device`` here, or None if it can."""
+    if not device.startswith("cuda"):
+        return f"TensorRT runs on CUDA devices and the run uses device {device!r}"
+    try:
+        import tensorrt  # noqa: F401
+    except ImportError:
+        return "TensorRT is not installed (see NVIDIA's TensorRT installation guide)"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no CUDA device is visible to torch"
+    return None
+
+
+class TensorRTBackend(Backend):
+    """TensorRT engines built from the exported sampler (NVIDIA GPUs).
+
+    Options (``config.options["tensorrt"]``): ``precision`` (``fp32`` | ``tf32`` |
+    ``fp16`` | ``bf16``), ``cache_dir``, ``workspace_bytes`` and any
+    :class:`~galflow_tensorrt.profiles.ShapeProfile` field (``max_batch``, ...).
+    """
+
+    name = "tensorrt"
+    devices = ("cuda",)
+
+    def __init__(self, options: dict | None = None, *, batch_size: int = 512, n_samples: int = 1000):
+        self.options = dict(options or {})
+        self.batch_size = batch_size
+        self.n_samples = n_samples
+
+    @classmethod
+    def available(cls, device: str = "cuda") -> bool:
+        return unavailable_reason(device) is None
+
+    @classmethod
+    def versions(cls) -> dict[str, str]:
+        import torch
+
+        versions = {"torch": torch.__version__, "cuda": str(torch.version.cuda)}
+        try:
+            import tensorrt
+
+            versions["tensorrt"] = tensorrt.__version__
+        except ImportError:
+            pass
+        return versions
+
+    def engine_key(self, sampler, profile, device: str):
+        """The :class:`~galflow_tensorrt.cache.EngineKey` of ``sampler`` on ``device``."""
+        import tensorrt
+        import torch
+
+        from astro_galflow.backends.export import weights_hash
+
+        from galflow_tensorrt.cache import EngineKey
+        from galflow_tensorrt.precision import check_precision
+
+        capability = tuple(torch.cuda.get_device_capability(device))
+        return EngineKey(
+            weights_hash=weights_hash(sampler),
+            gpu_name=torch.cuda.get_device_name(device),
+            compute_capability=capability,
+            tensorrt_version=tensorrt.__version__,
+            profile=profile.as_dict(),
+            precision=check_precision(self.options.get("precision"), capability),
+        )
+
+    def compile(self, sampler, example_inputs, device: str = "cuda"):
+        """Return a :class:`~galflow_tensorrt.engine.TensorRTSampler` (engine cached on disk).
+
+        Raises
+        ------
+        BackendUnavailable
+            Without TensorRT or CUDA.
+        """
+        reason = unavailable_reason(device)
+        if reason:
+            raise BackendUnavailable(reason)
+        import copy
+
+        from astro_galflow.backends.export import export_sampler
+
+        from galflow_tensorrt.cache import EngineCache
+        from galflow_tensorrt.engine import DEFAULT_WORKSPACE_BYTES, EngineBuildError, TensorRTSampler, build_engine
+        from galflow_tensorrt.profiles import default_profile
+
+        context, eps = example_inputs
+        profile = default_profile(self.batch_size, self.n_samples, self.options)
+        key = self.engine_key(sampler, profile, device)
+        cache = EngineCache(self.options.get("cache_dir"))
+        blob = cache.load(key)
+        if blob is not None:
+            try:
+                return TensorRTSampler(blob, profile, device)
+            except EngineBuildError as exc:
+                cache.discard(key, str(exc))
+        cpu_sampler = copy.deepcopy(sampler).to("cpu").eval()
+        example = (context[:2].to("cpu").expand(2, -1).contiguous(), eps[:2, :2].to("cpu").expand(2, 2, -1).contiguous())
+        onnx_model = export_sampler(cpu_sampler, example)
+        blob = build_engine(
+            onnx_model,
+            profile,
+            {"context": context.shape[-1], "eps": eps.shape[-1]},
+            key.precision,
+            int(self.options.get("workspace_bytes", DEFAULT_WORKSPACE_BYTES)),
+        )
+        cache.store(key, blob)
+        return TensorRTSampler(blob, profile, device)

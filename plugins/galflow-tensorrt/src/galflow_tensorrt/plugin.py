@@ -1,0 +1,64 @@
+"""Hook implementations of the galflow-tensorrt plugin (entry point ``tensorrt``).
+
+Imports nothing heavy: TensorRT and torch are imported when a head is compiled.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from astro_galflow.exceptions import GalflowWarning
+from astro_galflow.plugins import hookimpl
+
+__all__ = ["TensorRTFallbackWarning", "galflow_register_backends", "galflow_compile_head"]
+
+
+class TensorRTFallbackWarning(GalflowWarning):
+    """``--backend tensorrt`` was asked for but cannot run here; another backend runs instead."""
+
+
+@hookimpl
+def galflow_register_backends(registry):
+    """Register the ``tensorrt`` backend class."""
+    from galflow_tensorrt.backend import TensorRTBackend
+
+    registry.add(TensorRTBackend)
+
+
+@hookimpl
+def galflow_compile_head(head, example_inputs, device, config):
+    """Compile ``head`` into a TensorRT engine when ``config.backend == "tensorrt"``.
+
+    Any other backend: return None (the built-in default answers). Without TensorRT or
+    CUDA: warn with :class:`TensorRTFallbackWarning` and return the best built-in backend
+    for ``device`` (what ``--backend auto`` would pick), its ``backend_info`` recording
+    both the request and the backend that runs.
+    """
+    if config.backend != "tensorrt":
+        return None
+    from astro_galflow.backends.selection import compile_head
+
+    from galflow_tensorrt.backend import TensorRTBackend, unavailable_reason
+
+    reason = unavailable_reason(device)
+    if reason is None:
+        backend = TensorRTBackend(
+            (config.options or {}).get("tensorrt", {}), batch_size=config.batch_size, n_samples=config.n_samples
+        )
+        compiled = backend.compile(head, example_inputs, device)
+        compiled.backend_info = {
+            "name": "tensorrt",
+            "requested": config.backend,
+            "device": device,
+            "versions": TensorRTBackend.versions(),
+            "precision": backend.options.get("precision", "fp32"),
+        }
+        return compiled
+    compiled = compile_head(head, example_inputs, device, config, backend="auto")
+    warnings.warn(
+        f"--backend tensorrt cannot run: {reason}; falling back to backend "
+        f"{compiled.backend_info['name']!r} on device {device!r}",
+        TensorRTFallbackWarning,
+        stacklevel=2,
+    )
+    return compiled

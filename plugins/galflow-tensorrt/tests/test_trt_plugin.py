@@ -1,0 +1,63 @@
+from importlib import metadata
+
+import pluggy
+import pytest
+import torch
+
+from astro_galflow import hookspecs
+from astro_galflow.backends import plugin as builtin_backends
+from astro_galflow.backends.base import Backend
+from astro_galflow.config import GalflowConfig
+from astro_galflow.plugins import ENTRY_POINT_GROUP
+from astro_galflow.registry import Registry
+
+from galflow_tensorrt import plugin as trt_plugin
+from galflow_tensorrt.backend import TensorRTBackend, unavailable_reason
+from galflow_tensorrt.plugin import TensorRTFallbackWarning
+
+
+
+def _manager():
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtin_backends, name="astro_galflow.backends.plugin")
+    pm.register(trt_plugin, name="tensorrt")
+    return pm
+
+
+def test_entry_point_is_installed():
+    names = {ep.name: ep.value for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    assert names.get("tensorrt") == "galflow_tensorrt.plugin"
+
+
+def test_registers_tensorrt_backend():
+    registry = Registry("backend", Backend)
+    _manager().hook.galflow_register_backends(registry=registry)
+    assert registry.get("tensorrt") is TensorRTBackend
+    assert "onnxruntime" in registry
+
+
+@pytest.mark.parametrize("backend", ["auto", "eager", "onnxruntime"])
+def test_answers_only_for_tensorrt(joint_sampler, backend, sampler_inputs):
+    config = GalflowConfig(backend=backend)
+    assert trt_plugin.galflow_compile_head(joint_sampler, sampler_inputs(2, 2), "cpu", config) is None
+
+
+def test_falls_back_with_warning_on_cpu(joint_sampler, sampler_inputs):
+    config = GalflowConfig(backend="tensorrt", options={"backends": {"threads": 1}})
+    with pytest.warns(TensorRTFallbackWarning, match="falling back to backend 'onnxruntime'"):
+        compiled = _manager().hook.galflow_compile_head(
+            head=joint_sampler, example_inputs=sampler_inputs(2, 3), device="cpu", config=config
+        )
+    assert compiled.backend_info["name"] == "onnxruntime"
+    assert compiled.backend_info["requested"] == "tensorrt"
+    context, eps = sampler_inputs(5, 7, seed=1)
+    with torch.inference_mode():
+        expected = joint_sampler(context, eps)
+    torch.testing.assert_close(compiled(context, eps), expected, rtol=1e-5, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_unavailable_reasons():
+    assert "CUDA devices" in unavailable_reason("cpu")
+    assert not TensorRTBackend.available("cpu")
+    assert "torch" in TensorRTBackend.versions()

@@ -1,0 +1,63 @@
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from astro_galflow.backends import export as export_module
+from astro_galflow.backends.base import BackendUnavailable
+from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend, OnnxRuntimeSampler
+
+from .conftest import assert_parity
+
+
+@pytest.fixture(scope="module")
+def ort_sampler(exported):
+    return OnnxRuntimeSampler(exported, threads=1)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 9), s=st.integers(1, 40), rows=st.integers(1, 100))
+def test_chunked_calls_match_eager(case, ort_sampler, n, s, rows):
+    context, eps = case.inputs(n, s, seed=n * 100 + s)
+    ort_sampler.rows_per_call = rows
+    with torch.inference_mode():
+        expected = case.module(context, eps)
+        # the pipeline calls samplers under inference mode
+        got = ort_sampler(context, eps)
+    assert got.shape == (n, s, case.dim) and got.dtype == torch.float32
+    assert_parity(got, expected)
+
+
+def test_same_noise_same_samples(case, ort_sampler):
+    context, eps = case.inputs(4, 16)
+    assert torch.equal(ort_sampler(context, eps), ort_sampler(context, eps))
+
+
+def test_export_cache_is_reused(small_flow, tmp_path, monkeypatch):
+    backend = OnnxRuntimeBackend({"onnx_cache_dir": str(tmp_path), "threads": 1})
+    first = backend.compile(small_flow.module, small_flow.inputs(2, 2))
+    assert len(list(tmp_path.glob("sampler-*.onnx"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("exported again although the cache holds this model")
+
+    monkeypatch.setattr(export_module, "export_sampler", refuse)
+    second = backend.compile(small_flow.module, small_flow.inputs(2, 2))
+    context, eps = small_flow.inputs(3, 7)
+    assert torch.equal(first(context, eps), second(context, eps))
+
+
+def test_refuses_cuda():
+    with pytest.raises(BackendUnavailable, match="onnxruntime"):
+        OnnxRuntimeBackend().compile(None, None, device="cuda")
+
+
+def test_versions():
+    versions = OnnxRuntimeBackend.versions()
+    assert set(versions) == {"onnxruntime", "onnx", "torch"}
+    assert all(versions.values())
+
+
+def test_sampler_threads(exported):
+    sampler = OnnxRuntimeSampler(exported, threads=2, rows_per_call=8)
+    assert sampler.session.get_session_options().intra_op_num_threads == 2
