@@ -191,13 +191,26 @@ class GalflowModel:
         joint = self._members[0] if self.n_members == 1 else EnsembleSampler(self._members).eval()
         return {"joint": joint}
 
+    def image_encoder(self):
+        """The pure ``cutouts -> [mu, sigma]`` module (:class:`~astro_galflow.encoders.vae.ImageFeatures`), or None.
+
+        ``compiled["image"]`` in :meth:`posterior_samples` replaces it.
+        """
+        if self._vae is None:
+            return None
+        from astro_galflow.encoders.vae import ImageFeatures
+
+        return ImageFeatures(self._vae).eval()
+
     @property
     def feature_names(self) -> list[str]:
         """Names of the raw features, in column order."""
         return list(self.card["features"]["names"])
 
-    def features(self, table, cutouts=None, *, batch_size: int = 256) -> np.ndarray:
+    def features(self, table, cutouts=None, *, batch_size: int = 256, compiled=None) -> np.ndarray:
         """Raw features ``(n, F)`` float32: [VAE mu, sigma] + colours + magnitudes (+ errors).
+
+        ``compiled["image"]``, if given, replaces :meth:`image_encoder`.
 
         Raises
         ------
@@ -207,7 +220,6 @@ class GalflowModel:
         import torch
 
         from astro_galflow.encoders.photometry import table_photometry
-        from astro_galflow.encoders.vae import scale_images
 
         phot = table_photometry(table, self.photometry_bands, self.card["architecture"]["with_errors"])
         if self._vae is None:
@@ -217,11 +229,12 @@ class GalflowModel:
         shape = (len(table), len(self.image_bands), 160, 160)
         if tuple(np.shape(cutouts)) != shape:
             raise InputError(f"cutouts have shape {tuple(np.shape(cutouts))}; model {self.name!r} expects {shape}")
+        encoder = (compiled or {}).get("image") or self.image_encoder()
         latents = np.empty((len(table), 2 * self._vae.latent_dim), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(table), batch_size):
-                batch = scale_images(cutouts[start : start + batch_size])
-                latents[start : start + batch_size] = self._vae.features(batch).numpy()
+                batch = torch.from_numpy(np.array(cutouts[start : start + batch_size], dtype=np.float32))
+                latents[start : start + batch_size] = np.asarray(encoder(batch), dtype=np.float32)
         return np.concatenate([latents, phot], axis=1)
 
     def outside_domain(self, features: np.ndarray) -> np.ndarray:
@@ -249,7 +262,7 @@ class GalflowModel:
             ``batch_size`` give the same samples.
         compiled : dict, optional
             Sampler name -> callable replacing ``samplers()[name]`` (a backend's
-            compiled sampler).
+            compiled sampler); ``"image"`` may replace :meth:`image_encoder`.
         batch_size : int
             Galaxies per sampler call.
 
@@ -260,7 +273,7 @@ class GalflowModel:
         from astro_galflow.heads.ensemble import uncertainty_decomposition
         from astro_galflow.params import get_parameter
 
-        features = self.features(table, cutouts, batch_size=batch_size)
+        features = self.features(table, cutouts, batch_size=batch_size, compiled=compiled)
         out, detect = self.model_space_samples(
             features, n_samples=n_samples, seed=seed, compiled=compiled, batch_size=batch_size
         )

@@ -56,6 +56,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "astro_galflow.backends.plugin",
     "astro_galflow.inputs",
     "astro_galflow.provenance",
+    "astro_galflow.scale.compact",
 )
 
 ENV_DISABLE_AUTOLOAD = "GALFLOW_DISABLE_PLUGIN_AUTOLOAD"

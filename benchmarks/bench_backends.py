@@ -4,7 +4,9 @@ One command::
 
     python benchmarks/bench_backends.py --out benchmarks/results/cpu.json
 
-measures, per backend (eager torch, ONNX Runtime, torch.compile) and batch size:
+measures, per backend (eager torch; ONNX Runtime on the restructured sampler of
+:mod:`astro_galflow.backends.fast_sampler`, and on the plain export as
+``onnxruntime-plain``; torch.compile) and batch size:
 
 * ``flow``: the joint sampler alone (core + metallicity + lines flows), ``S`` samples
   per galaxy (default 1,000);
@@ -38,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 MODES = ("flow", "pipeline")
-BACKENDS = ("eager", "onnxruntime", "compile")
+BACKENDS = ("eager", "onnxruntime", "onnxruntime-plain", "compile")
 ARCHITECTURE = {"context_dim": 256, "n_couplings": 12, "flow_hidden": 64, "scalar_layers": 2}
 N_PHOTOMETRY = 9  # 4 colours + 5 magnitudes (encoders/photometry.py)
 
@@ -91,8 +93,8 @@ def matmul_rates(threads: int, repeats: int = 5) -> dict:
         b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
         flops = 2.0 * n**3
-        rates["torch"][n] = flops / np.median(_timed(lambda: torch.mm(ta, tb), repeats)) / 1e9
-        rates["numpy"][n] = flops / np.median(_timed(lambda: a @ b, repeats)) / 1e9
+        rates["torch"][n] = flops / np.median(_timed(lambda ta=ta, tb=tb: torch.mm(ta, tb), repeats)) / 1e9
+        rates["numpy"][n] = flops / np.median(_timed(lambda a=a, b=b: a @ b, repeats)) / 1e9
         graph = helper.make_graph(
             [helper.make_node("MatMul", ["a", "b"], ["c"])],
             "mm",
@@ -104,7 +106,7 @@ def matmul_rates(threads: int, repeats: int = 5) -> dict:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        rates["onnxruntime"][n] = flops / np.median(_timed(lambda: session.run(None, {"a": a}), repeats)) / 1e9
+        rates["onnxruntime"][n] = flops / np.median(_timed(lambda s=session, a=a: s.run(None, {"a": a}), repeats)) / 1e9
     best = {lib: max(r.values()) for lib, r in rates.items()}
     return {"gflops_by_size": rates, "best_gflops": best, "best_overall_gflops": max(best.values())}
 
@@ -139,11 +141,12 @@ def _make_runner(spec: dict):
     n, s = spec["batch"], spec["samples"]
     rng = np.random.default_rng(1)
     backend = spec["backend"]
-    if backend == "onnxruntime":
+    if backend.startswith("onnxruntime"):
         from astro_galflow.backends.encoder import OnnxRuntimeEncoder
         from astro_galflow.backends.onnxruntime import OnnxRuntimeSampler
 
-        flow = OnnxRuntimeSampler(Path(spec["sampler_onnx"]), threads=spec["threads"], rows_per_call=spec["rows_per_call"])
+        graph = Path(spec["sampler_onnx" if backend == "onnxruntime" else "plain_sampler_onnx"])
+        flow = OnnxRuntimeSampler(graph, threads=spec["threads"], rows_per_call=spec["rows_per_call"])
         encoder = OnnxRuntimeEncoder(spec["encoder_onnx"], threads=spec["threads"])
     else:
         from astro_galflow.backends.encoder import EncoderFeatures
@@ -180,7 +183,23 @@ def _make_runner(spec: dict):
 
 
 def run_worker(spec: dict) -> dict:
-    """Time one (mode, backend, batch) configuration in this process."""
+    """Time one (mode, backend, batch) configuration in this process.
+
+    With ``spec["interleaved"]`` (a list of backends) time them round-robin instead, one
+    call each per round, so that load changes on a shared machine hit all alike and their
+    ratios stay meaningful.
+    """
+    if spec.get("interleaved"):
+        runners = {b: _make_runner({**spec, "backend": b}) for b in spec["interleaved"]}
+        times: dict[str, list[float]] = {b: [] for b in runners}
+        for runner in runners.values():
+            runner()
+        for _ in range(spec["repeats"]):
+            for backend, runner in runners.items():
+                start = time.perf_counter()
+                runner()
+                times[backend].append(time.perf_counter() - start)
+        return {"times_s": times}
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runner = _make_runner(spec)
     times = _timed(runner, spec["repeats"])
@@ -194,16 +213,33 @@ def run_worker(spec: dict) -> dict:
 # ---------------------------------------------------------------- driver
 
 
-def _export_models(directory: Path, samples: int) -> tuple[Path, Path]:
+def _export_models(directory: Path) -> dict[str, str]:
     import torch
 
     from astro_galflow.backends.encoder import EncoderFeatures
     from astro_galflow.backends.export import export_encoder, export_sampler
+    from astro_galflow.backends.fast_sampler import restructure
 
     sampler, vae, n_features, d = build_models()
-    sampler_path = export_sampler(sampler, (torch.zeros(2, n_features), torch.zeros(2, 2, d)), directory / "sampler.onnx")
-    encoder_path = export_encoder(EncoderFeatures(vae).eval(), torch.zeros(2, 3, 160, 160), directory / "encoder.onnx")
-    return sampler_path, encoder_path
+    example = (torch.zeros(2, n_features), torch.zeros(2, 2, d))
+    return {
+        "sampler_onnx": str(export_sampler(restructure(sampler), example, directory / "sampler.onnx")),
+        "plain_sampler_onnx": str(export_sampler(sampler, example, directory / "plain.onnx")),
+        "encoder_onnx": str(
+            export_encoder(EncoderFeatures(vae).eval(), torch.zeros(2, 3, 160, 160), directory / "encoder.onnx")
+        ),
+    }
+
+
+def _run_worker_process(spec: dict) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(spec)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": str(spec["threads"])},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _summarise(result: dict, spec: dict, flops: dict, best_rate: float) -> dict:
@@ -245,7 +281,16 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument(
+        "--rows-sweep", type=int, nargs="*", default=[], help="also time the ORT flow at these rows_per_call"
+    )
     parser.add_argument("--rows-per-call", type=int, default=None, help="ORT samples per call (default: backend's)")
+    parser.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="time the backends round-robin in one process per (mode, batch) instead of one process each: "
+        "robust ratios on a busy machine (no per-backend peak memory)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -262,33 +307,43 @@ def main(argv=None) -> int:
     started = time.time()
     roofline = matmul_rates(args.threads)
     flops = flops_per_galaxy(args.samples)
-    rows = []
+    rows, sweep, interleaved = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        sampler_onnx, encoder_onnx = _export_models(Path(tmp), args.samples)
-        for mode in args.modes:
+        base = {
+            "samples": args.samples,
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "rows_per_call": args.rows_per_call or DEFAULT_ROWS_PER_CALL,
+            **_export_models(Path(tmp)),
+        }
+        for mode in () if args.interleaved else args.modes:
             for backend in args.backends:
                 for batch in args.batch_sizes:
-                    spec = {
-                        "mode": mode,
-                        "backend": backend,
-                        "batch": batch,
-                        "samples": args.samples,
-                        "threads": args.threads,
-                        "repeats": args.repeats,
-                        "sampler_onnx": str(sampler_onnx),
-                        "encoder_onnx": str(encoder_onnx),
-                        "rows_per_call": args.rows_per_call or DEFAULT_ROWS_PER_CALL,
-                    }
-                    out = subprocess.run(
-                        [sys.executable, __file__, "--worker", json.dumps(spec)],
-                        check=True,
-                        capture_output=True,
-                        text=True,
-                        env={**os.environ, "OMP_NUM_THREADS": str(args.threads)},
-                    )
-                    result = json.loads(out.stdout.strip().splitlines()[-1])
-                    rows.append(_summarise(result, spec, flops, roofline["best_overall_gflops"]))
+                    spec = {**base, "mode": mode, "backend": backend, "batch": batch}
+                    rows.append(_summarise(_run_worker_process(spec), spec, flops, roofline["best_overall_gflops"]))
                     print(_table(rows[-1:]).splitlines()[1], flush=True)
+        for mode in args.modes if args.interleaved else ():
+            for batch in args.batch_sizes:
+                spec = {**base, "mode": mode, "backend": "interleaved", "batch": batch, "interleaved": args.backends}
+                times = _run_worker_process(spec)["times_s"]
+                medians = {b: batch / float(np.median(t)) for b, t in times.items()}
+                reference = medians.get("eager")
+                interleaved.append(
+                    {
+                        "mode": mode,
+                        "batch": batch,
+                        "galaxies_per_s": medians,
+                        "speedup_vs_eager": {b: m / reference for b, m in medians.items()} if reference else None,
+                        "times_s": times,
+                    }
+                )
+                print(f"interleaved {mode} batch {batch}: " + ", ".join(f"{b} {m:.1f}" for b, m in medians.items()))
+        for rows_per_call in args.rows_sweep:
+            spec = {**base, "mode": "flow", "backend": "onnxruntime", "batch": max(args.batch_sizes)}
+            spec["rows_per_call"] = rows_per_call
+            summary = _summarise(_run_worker_process(spec), spec, flops, roofline["best_overall_gflops"])
+            sweep.append({"rows_per_call": rows_per_call, **summary})
+            print(f"rows_per_call={rows_per_call}: {summary['galaxies_per_s']:.1f} galaxies/s", flush=True)
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": {
@@ -302,6 +357,7 @@ def main(argv=None) -> int:
             "onnxruntime": onnxruntime.__version__,
             "numpy": np.__version__,
         },
+        "samples": args.samples,
         "duration_s": time.time() - started,
         "matmul": roofline,
         "flops_per_galaxy": flops,
@@ -309,6 +365,8 @@ def main(argv=None) -> int:
             mode: roofline["best_overall_gflops"] * 1e9 / flops[mode] for mode in ("flow", "pipeline")
         },
         "results": rows,
+        "rows_per_call_sweep": sweep,
+        "interleaved": interleaved,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))

@@ -5,6 +5,7 @@
 #   sudo .ci/dachs/setup_dachs.sh        # install + init + import + serve (idempotent)
 #   sudo .ci/dachs/setup_dachs.sh stop   # stop the server (tests of restarts use this)
 #   sudo .ci/dachs/setup_dachs.sh start  # start it again
+#   sudo .ci/dachs/setup_dachs.sh crash  # SIGKILL the server (a crash mid-request)
 #
 # Environment: DACHS_PORT (48080), DACHS_AUTHORITY (ci.test), DACHS_LOG_DIR
 # (/tmp/galflow-dachs-logs), APT_UPDATE=1 to run apt-get update first.
@@ -61,11 +62,20 @@ serve_start() {
   tail -n 40 /var/gavo/logs/dcErrors 2>/dev/null >&2 || true
   die "DaCHS did not answer on ${DACHS_URL}"
 }
+serve_crash() {
+  local pid
+  pid=$(cat /var/gavo/state/web.pid 2>/dev/null || true)
+  [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+  rm -f /var/gavo/state/web.pid
+  for _ in $(seq 50); do port_open || return 0; sleep 0.1; done
+  die "port ${DACHS_PORT} still in use after killing DaCHS"
+}
 case "${1:-}" in
   stop) serve_stop; say "stopped"; exit 0 ;;
+  crash) serve_crash; say "killed"; exit 0 ;;
   start) serve_start; say "DaCHS answers on ${DACHS_URL}"; exit 0 ;;
   "") ;;
-  *) die "usage: $0 [start|stop]" ;;
+  *) die "usage: $0 [start|stop|crash]" ;;
 esac
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

@@ -12,7 +12,8 @@ class CompileBackend(Backend):
     """Compile the sampler with :func:`torch.compile` (dynamic batch and sample axes).
 
     Options (``config.options["backends"]``): ``compile_mode`` (passed as ``mode``, e.g.
-    ``"max-autotune"``; default torch's default).
+    ``"max-autotune"``; default torch's default), ``restructure`` (default True: compile
+    the :func:`~astro_galflow.backends.fast_sampler.restructure`-d sampler).
     """
 
     name = "compile"
@@ -44,6 +45,10 @@ class CompileBackend(Backend):
         """Return a compiled sampler; compilation happens on the first call of each shape family."""
         import torch
 
+        from astro_galflow.backends.fast_sampler import restructure
+
         module = sampler.to(device).eval()
+        if self.options.get("restructure", True):
+            module = restructure(module)
         compiled = torch.compile(module, dynamic=True, mode=self.options.get("compile_mode"))
         return EagerSampler(compiled, device)

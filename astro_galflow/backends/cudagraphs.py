@@ -63,7 +63,11 @@ class CudaGraphSampler:
 
 
 class CudaGraphsBackend(Backend):
-    """Eager torch on CUDA, captured into CUDA graphs (the ``auto`` choice on CUDA)."""
+    """Eager torch on CUDA, captured into CUDA graphs (the ``auto`` choice on CUDA).
+
+    Options (``config.options["backends"]``): ``restructure`` (default True: capture the
+    :func:`~astro_galflow.backends.fast_sampler.restructure`-d sampler).
+    """
 
     name = "cuda-graphs"
     devices = ("cuda",)
@@ -95,4 +99,10 @@ class CudaGraphsBackend(Backend):
         """
         if not self.available(device):
             raise BackendUnavailable(f"backend 'cuda-graphs' needs a CUDA device, got {device!r}")
-        return CudaGraphSampler(sampler.to(device).eval(), device)
+        from astro_galflow.backends.fast_sampler import restructure
+
+        module = sampler.to(device).eval()
+        if self.options.get("restructure", True):
+            # fewer, larger kernels per graph: the restructured flow
+            module = restructure(module)
+        return CudaGraphSampler(module, device)

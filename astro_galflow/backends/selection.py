@@ -137,7 +137,7 @@ def describe_backend(config, compiled=None) -> dict:
     compiled : callable, optional
         A sampler returned by ``galflow_compile_head``; when it carries ``backend_info``
         (every built-in and TensorRT sampler does) that description is returned, which
-        also covers plugin backends and fallbacks.
+        also covers plugin backends and fallbacks; pass it whenever it exists.
 
     Returns
     -------
@@ -147,5 +147,8 @@ def describe_backend(config, compiled=None) -> dict:
     info = getattr(compiled, "backend_info", None)
     if info is not None:
         return dict(info)
+    if config.backend != "auto" and config.backend not in BUILTIN_BACKENDS:
+        # a plugin backend, described without its sampler: the request is all we know
+        return {"name": config.backend, "requested": config.backend, "device": config.device, "versions": {}}
     name = resolve_backend(config.backend, config.device)
     return _describe(builtin_backend_class(name), config.backend, config.device)

@@ -35,6 +35,18 @@ def add_parser(subparsers):
     parser.add_argument("--store-samples", action="store_true", help="also write the N x S sample columns")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scale = parser.add_argument_group("survey scale (see the 'Survey scale' guide)")
+    scale.add_argument(
+        "--engine",
+        choices=("auto", "memory", "local", "dask"),
+        default="auto",
+        help="local: stream in chunks with a resume journal, memory bounded by --chunk-rows; memory: whole "
+        "catalog in RAM; dask: HATS partitions on a Dask cluster (CATALOG is a HATS catalog or a file to "
+        "convert); auto (default): local, or memory for HDF5 output, which cannot be written incrementally",
+    )
+    scale.add_argument("--chunk-rows", type=int, help="rows per chunk of the local engine (default 65536)")
+    scale.add_argument("--resume", action="store_true", help="continue an interrupted local/dask run")
+    scale.add_argument("--workers", type=int, default=2, help="Dask workers of the local cluster (default 2)")
     return parser
 
 
@@ -71,20 +83,51 @@ def run(args) -> int:
     from astro_galflow.table import write_posterior_table
 
     config = config_from_args(args)
+    if args.engine == "dask":
+        from astro_galflow.scale.dask_engine import dask_infer
+
+        dask_infer(
+            args.catalog,
+            args.output,
+            config=config,
+            n_workers=args.workers,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+        )
+        print(f"wrote HATS catalog {args.output}", file=sys.stderr)
+        return 0
+    pm = get_plugin_manager()
+    source = build_registries(pm).sources.get(args.source)() if args.source else None
+    engine = args.engine
+    if engine == "auto":
+        engine = "memory" if args.output.suffix.lower() in (".hdf5", ".h5") else "local"
+    if engine == "local":
+        from astro_galflow.scale.stream import DEFAULT_CHUNK_ROWS, stream_infer
+
+        stream_infer(
+            args.catalog,
+            args.output,
+            config=config,
+            chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.no_progress,
+            pm=pm,
+            cutouts=args.cutouts,
+            source=source,
+        )
+        print(f"wrote {args.output}", file=sys.stderr)
+        return 0
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{str(args.output)!r} exists; pass --overwrite to replace it")
-    pm = get_plugin_manager()
-    source = None
-    if args.source:
-        source = build_registries(pm).sources.get(args.source)()
+    if source is not None:
         table = source.read_catalog(args.catalog)
     else:
         table = read_catalog(args.catalog)
     model = load_model(config.model)
     cutouts = resolve_cutouts(table, args.catalog, args.cutouts) if model.requires_cutouts else None
-    out = infer_table(
-        table, cutouts, config=config, pm=pm, model=model, source=source, progress=not args.no_progress
-    )
+    out = infer_table(table, cutouts, config=config, pm=pm, model=model, source=source, progress=not args.no_progress)
     write_posterior_table(out, args.output, overwrite=args.overwrite)
     flags = out["posterior_flags"]
     no_post = int(((flags & int(PosteriorFlag.NO_POSTERIOR)) != 0).sum())

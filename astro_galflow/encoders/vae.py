@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from astro_galflow.cutouts import CUTOUT_SIZE, asinh_scale
+from astro_galflow.cutouts import ASINH_SOFTENING, CUTOUT_SIZE, asinh_scale
 from astro_galflow.encoders.base import Encoder
 
-__all__ = ["ImageVAE", "LATENT_DIM", "vae_loss", "scale_images"]
+__all__ = ["ImageVAE", "ImageFeatures", "LATENT_DIM", "vae_loss", "scale_images"]
 
 LATENT_DIM = 32
 
@@ -32,7 +32,7 @@ def scale_images(images) -> torch.Tensor:
 
 
 class ImageVAE(Encoder, nn.Module):
-    """Convolutional VAE for ``n_bands``×160×160 asinh-scaled cutouts.
+    """Convolutional VAE for asinh-scaled cutouts of shape (``n_bands``, 160, 160).
 
     Parameters
     ----------
@@ -96,3 +96,28 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     mse = ((recon - x) ** 2).flatten(1).sum(1)
     kl = -0.5 * (1.0 + logvar - mu * mu - torch.exp(logvar)).sum(1)
     return (mse + kl).mean()
+
+
+class ImageFeatures(nn.Module):
+    """Pure ``cutouts -> [mu, sigma]`` module: the scaling and the frozen encoder in one graph.
+
+    Takes nanomaggie cutouts ``(n, bands, 160, 160)`` (what the pipeline holds), applies
+    the :func:`~astro_galflow.cutouts.asinh_scale` scaling as a tensor operation and
+    returns the flows' image features ``(n, 2 * latent_dim)``; backends may compile it
+    like a sampler.
+    """
+
+    def __init__(self, vae: ImageVAE, softening: float = ASINH_SOFTENING):
+        super().__init__()
+        self.vae = vae
+        self.softening = float(softening)
+
+    def example_inputs(self, batch_size: int = 4) -> tuple[torch.Tensor]:
+        """``(cutouts,)`` of representative shape and scale for tracing/export (fixed seed)."""
+        generator = torch.Generator().manual_seed(0)
+        shape = (batch_size, self.vae.n_bands, CUTOUT_SIZE, CUTOUT_SIZE)
+        return (self.softening * torch.randn(shape, generator=generator),)
+
+    def forward(self, cutouts: torch.Tensor) -> torch.Tensor:
+        """Features ``(n, 2 * latent_dim)`` of nanomaggie cutouts."""
+        return self.vae.features(torch.asinh(cutouts / self.softening))

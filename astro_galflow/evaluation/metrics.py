@@ -9,7 +9,7 @@ shape mismatches and empty input.
 References
 ----------
 * σ_NMAD and outlier rates: Brammer, van Dokkum & Coppi 2008, ApJ 686, 1503 (Sect. 5);
-  Ilbert et al. 2006, A&A 457, 841 (the |Δz|/(1+z) > 0.15 outlier definition).
+  Ilbert et al. 2006, A&A 457, 841 (the ``|Δz|/(1+z) > 0.15`` outlier definition).
 * PIT: Dawid 1984, J. R. Stat. Soc. A 147, 278; its use for photo-z in
   Schmidt et al. 2020, MNRAS 499, 1587 (LSST DESC photo-z data challenge).
 * CRPS: Gneiting & Raftery 2007, JASA 102, 359 (energy form, Eq. 21; Gaussian
@@ -81,12 +81,16 @@ def _scaled_residual(truth, pred, relative: bool) -> np.ndarray:
 
 
 def r2_score(truth, pred) -> float:
-    """Coefficient of determination ``1 - SS_res / SS_tot`` (as scikit-learn's ``r2_score``)."""
+    """Coefficient of determination ``1 - SS_res / SS_tot`` (as scikit-learn's ``r2_score``).
+
+    A constant truth (``SS_tot = 0``) gives 1 for a perfect prediction and 0 otherwise,
+    scikit-learn's convention.
+    """
     truth, pred = _pair(truth, pred)
     ss_tot = np.sum((truth - truth.mean()) ** 2)
     ss_res = np.sum((truth - pred) ** 2)
     if ss_tot == 0:
-        return 1.0 if ss_res == 0 else -math.inf
+        return 1.0 if ss_res == 0 else 0.0
     return float(1.0 - ss_res / ss_tot)
 
 

@@ -137,7 +137,7 @@ def pit_figure(truth: dict, samples: dict, bins: int = 20):
 
 
 def latent_dims_most_tied(latents, targets: dict) -> dict[str, int]:
-    """Index of the latent dimension with the largest |Spearman ρ| with each target.
+    """Index of the latent dimension with the largest absolute Spearman ρ with each target.
 
     Parameters
     ----------

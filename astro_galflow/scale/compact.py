@@ -103,13 +103,20 @@ def _options(config) -> dict | None:
     kind = opts.get("kind", "quantiles")
     if kind not in ("quantiles", "histogram"):
         raise InputError(f"options[{OPTION!r}]['kind'] must be 'quantiles' or 'histogram', got {kind!r}")
-    return {"kind": kind, "n": int(opts.get("n", 20)), "bins": int(opts.get("bins", 50)), "ranges": opts.get("ranges", {})}
+    return {
+        "kind": kind,
+        "n": int(opts.get("n", 20)),
+        "bins": int(opts.get("bins", 50)),
+        "ranges": opts.get("ranges", {}),
+    }
 
 
 def _edges(name: str, opts: dict) -> np.ndarray:
     lo, hi = opts["ranges"].get(name, DEFAULT_RANGES.get(name, (np.nan, np.nan)))
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise InputError(f"no histogram range for parameter {name!r}; give options[{OPTION!r}]['ranges'][{name!r}] = [lo, hi]")
+        raise InputError(
+            f"no histogram range for parameter {name!r}; give options[{OPTION!r}]['ranges'][{name!r}] = [lo, hi]"
+        )
     return np.linspace(lo, hi, opts["bins"] + 1)
 
 
@@ -122,9 +129,21 @@ def galflow_summarize_posterior(parameter, samples, config):
     if opts["kind"] == "quantiles":
         levels = quantile_levels(opts["n"])
         values = compact_quantiles(samples, levels)
-        return {"pdf_quantiles": (values, parameter.unit, f"{parameter.description}: posterior quantiles at levels meta['compact_pdf']['levels']")}
+        return {
+            "pdf_quantiles": (
+                values,
+                parameter.unit,
+                f"{parameter.description}: posterior quantiles at levels meta['compact_pdf']['levels']",
+            )
+        }
     values = compact_histogram(samples, _edges(parameter.name, opts))
-    return {"pdf_hist": (values, None, f"{parameter.description}: posterior density in the bins meta['compact_pdf']['edges'][{parameter.name!r}]")}
+    return {
+        "pdf_hist": (
+            values,
+            None,
+            f"{parameter.description}: posterior density in the bins meta['compact_pdf']['edges'][{parameter.name!r}]",
+        )
+    }
 
 
 @hookimpl
@@ -173,7 +192,9 @@ def to_qp_ensemble(table, parameter: str):
         values = compact_quantiles(_plain(table[s_col]), levels)
         kind = "quantiles"
     else:
-        raise InputError(f"table has no {q_col!r}, {h_col!r} or {s_col!r} column to build a qp ensemble of {parameter!r}")
+        raise InputError(
+            f"table has no {q_col!r}, {h_col!r} or {s_col!r} column to build a qp ensemble of {parameter!r}"
+        )
     rows = np.flatnonzero(np.isfinite(values).all(axis=1))
     if kind == "quantiles":
         # qp interpolates the CDF between levels; strictly increasing locations keep it invertible.

@@ -42,7 +42,17 @@ from astro_galflow.config import GalflowConfig
 from astro_galflow.exceptions import GalflowError, InputError
 from astro_galflow.healpix import SPATIAL_INDEX_COLUMN
 
-__all__ = ["dask_infer", "import_to_hats", "infer_partition", "PartitionFailedError", "partition_seed", "make_local_client"]
+__all__ = [
+    "dask_infer",
+    "import_to_hats",
+    "infer_partition",
+    "PartitionFailedError",
+    "partition_seed",
+    "make_local_client",
+]
+
+#: File in a partial output naming the run (catalog, configuration) it belongs to.
+_RUN_FILE = "galflow_partial_run.json"
 
 # Per-worker-process cache of {(loader, model ref, config): (pm, model, compiled)}.
 _RUNTIMES: dict = {}
@@ -75,8 +85,12 @@ def _default_loader(ref):
 
 def _runtime(loader, model_ref: str, config: GalflowConfig):
     """Plugin manager, model and compiled samplers of this worker, built once per process."""
-    key = (getattr(loader, "__module__", ""), getattr(loader, "__qualname__", repr(loader)), model_ref,
-           json.dumps(config.to_meta(), sort_keys=True, default=str))
+    key = (
+        getattr(loader, "__module__", ""),
+        getattr(loader, "__qualname__", repr(loader)),
+        model_ref,
+        json.dumps(config.to_meta(), sort_keys=True, default=str),
+    )
     if key not in _RUNTIMES:
         from astro_galflow.pipeline import compile_samplers
         from astro_galflow.plugins import get_plugin_manager
@@ -110,14 +124,24 @@ def _frame_to_table(df):
 def _table_to_frame(table, index):
     """DataFrame of a posterior table on the partition's ``_healpix_29`` index."""
     import pandas as pd
+    import pyarrow as pa
 
+    index = pd.Index(np.asarray(index, dtype=np.int64), name=SPATIAL_INDEX_COLUMN)
     data = {}
     for name in table.colnames:
         if name == SPATIAL_INDEX_COLUMN:
             continue  # it is the index of a HATS partition
         values = np.asarray(getattr(table[name], "value", table[name]))
-        data[name] = list(values.astype(np.float32)) if values.ndim == 2 else values
-    return pd.DataFrame(data, index=pd.Index(np.asarray(index, dtype=np.int64), name=SPATIAL_INDEX_COLUMN))
+        if values.ndim == 2:
+            # Samples and compact PDFs: an Arrow list<float32> column, the same type for
+            # an empty partition (the meta) as for a full one.
+            n, k = values.shape
+            offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+            lists = pa.ListArray.from_arrays(offsets, pa.array(values.astype(np.float32).ravel()))
+            data[name] = pd.Series(pd.arrays.ArrowExtensionArray(lists), index=index)
+        else:
+            data[name] = pd.Series(values, index=index)
+    return pd.DataFrame(data, index=index)
 
 
 def infer_partition(df, pixel, *, model_ref: str, config: GalflowConfig, loader=None):
@@ -174,7 +198,11 @@ def make_local_client(n_workers: int = 2, threads_per_worker: int = 1, *, proces
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes, dashboard_address=None, **kwargs
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            dashboard_address=None,
+            **kwargs,
         )
     client = Client(cluster)
     client.register_plugin(_TorchThreads(threads_per_worker), name="astro_galflow-torch-threads")
@@ -195,7 +223,9 @@ def _is_hats(path: Path) -> bool:
     return path.is_dir() and ((path / "hats.properties").exists() or (path / "collection.properties").exists())
 
 
-def import_to_hats(input_path, output_dir, *, client, pixel_threshold: int = 1_000_000, highest_order: int = 10) -> Path:
+def import_to_hats(
+    input_path, output_dir, *, client, pixel_threshold: int = 1_000_000, highest_order: int = 10
+) -> Path:
     """Convert a Parquet/CSV catalog with ``ra``/``dec`` into a HATS catalog with hats-import.
 
     Parameters
@@ -302,15 +332,20 @@ def dask_infer(
     import lsdb
 
     catalog_path, output_path = Path(catalog_path), Path(output_path)
+    converted = output_path.with_name(output_path.name + ".input-hats")
+    if not _is_hats(catalog_path) and not catalog_path.is_file():
+        raise InputError(f"{os.fspath(catalog_path)!r} is neither a HATS catalog nor a catalog file")
     _prepare_output(output_path, resume=resume, overwrite=overwrite)
+    if overwrite and converted.exists():
+        shutil.rmtree(converted)
+    _claim_output(output_path, catalog_path, config)
     own_client = client is None
     if own_client:
         client = make_local_client(n_workers, threads_per_worker)
     try:
         if not _is_hats(catalog_path):
-            if not catalog_path.is_file():
-                raise InputError(f"{os.fspath(catalog_path)!r} is neither a HATS catalog nor a catalog file")
-            catalog_path = import_to_hats(catalog_path, output_path.with_name(output_path.name + ".input-hats"), client=client)
+            # A conversion finished by an earlier (interrupted) run is reused.
+            catalog_path = converted if _is_hats(converted) else import_to_hats(catalog_path, converted, client=client)
         try:
             catalog = lsdb.open_catalog(catalog_path)
         except Exception as exc:
@@ -325,6 +360,7 @@ def dask_infer(
             progress_bar=False,
             addl_hats_properties={"galflow_config": json.dumps(config.to_meta(), default=str).replace("\n", " ")},
         )
+        (output_path / _RUN_FILE).unlink(missing_ok=True)
     finally:
         if own_client:
             cluster = client.cluster
@@ -333,14 +369,42 @@ def dask_infer(
     return output_path
 
 
+def _claim_output(output_path: Path, catalog_path: Path, config: GalflowConfig) -> None:
+    """Record which run a partial output belongs to; refuse to continue a different one."""
+    from astro_galflow.scale.journal import run_identity
+
+    identity = {"catalog": os.fspath(catalog_path.resolve()), "config": run_identity(config)}
+    identity = json.loads(json.dumps(identity, default=str))
+    path = output_path / _RUN_FILE
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+        except ValueError:
+            stored = None
+        if stored != identity:
+            raise InputError(
+                f"{os.fspath(output_path)!r} holds a partial run of a different catalog or configuration; "
+                "pass overwrite=True (--overwrite) to start over"
+            )
+        return
+    output_path.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(identity, indent=1))
+    os.replace(tmp, path)
+
+
 def _prepare_output(output_path: Path, *, resume: bool, overwrite: bool) -> None:
+    if output_path.exists() and not output_path.is_dir():
+        raise InputError(f"output {os.fspath(output_path)!r} is a file; a HATS catalog is a directory")
     if not output_path.exists():
         return
     if overwrite:
         shutil.rmtree(output_path)
         return
     if (output_path / "hats.properties").exists():
-        raise InputError(f"output catalog {os.fspath(output_path)!r} exists; pass overwrite=True (--overwrite) to replace it")
+        raise InputError(
+            f"output catalog {os.fspath(output_path)!r} exists; pass overwrite=True (--overwrite) to replace it"
+        )
     if any(output_path.iterdir()) and not resume:
         raise InputError(
             f"{os.fspath(output_path)!r} holds a partial run; pass resume=True (--resume) to continue it "
@@ -355,7 +419,9 @@ def _mapped_catalog(catalog, config: GalflowConfig, loader):
     ref = config.model
     empty = catalog.meta
     meta = infer_partition(empty, HealpixPixel(0, 0), model_ref=ref, config=config, loader=loader)
-    return catalog.map_partitions(infer_partition, include_pixel=True, meta=meta, model_ref=ref, config=config, loader=loader)
+    return catalog.map_partitions(
+        infer_partition, include_pixel=True, meta=meta, model_ref=ref, config=config, loader=loader
+    )
 
 
 def _write_partitions(mapped, output_path: Path, client, *, progress: bool) -> None:
@@ -371,7 +437,13 @@ def _write_partitions(mapped, output_path: Path, client, *, progress: bool) -> N
         return
     todo = mapped.partitions[pixels]
     writes = todo.map_partitions(
-        perform_write, _upath(output_path), _histogram_order(mapped), ".parquet", None, meta=WRITE_RESULT_META, include_pixel=True
+        perform_write,
+        _upath(output_path),
+        _histogram_order(mapped),
+        ".parquet",
+        None,
+        meta=WRITE_RESULT_META,
+        include_pixel=True,
     )
     futures = client.compute(writes.to_delayed())
     with tqdm(total=len(futures), unit="partitions", desc="infer (dask)", disable=not progress) as bar:
@@ -383,8 +455,11 @@ def _write_partitions(mapped, output_path: Path, client, *, progress: bool) -> N
     failures = {}
     for pixel, future in zip(todo.get_healpix_pixels(), futures):
         if future.status == "error":
-            exc = future.exception()
-            failures[_pixel_name(pixel)] = str(exc)
+            failures[_pixel_name(pixel)] = str(future.exception())
+    # Release the results now: an erred key kept alive (e.g. by a traceback that holds
+    # these futures) would be handed back unchanged to the rerun that should retry it.
+    client.cancel(futures)
+    del futures
     if failures:
         names = ", ".join(sorted(failures))
         first = next(iter(failures.values()))

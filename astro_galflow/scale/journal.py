@@ -53,7 +53,9 @@ class RunKey:
     @property
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the key."""
-        text = json.dumps({"input": self.input, "config": self.config, "chunk_rows": self.chunk_rows}, sort_keys=True, default=str)
+        text = json.dumps(
+            {"input": self.input, "config": self.config, "chunk_rows": self.chunk_rows}, sort_keys=True, default=str
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -99,7 +101,9 @@ class Journal:
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"resume journal {os.fspath(path)!r} is unreadable ({exc}); remove {os.fspath(directory)!r} to start over") from exc
+            raise InputError(
+                f"resume journal {os.fspath(path)!r} is unreadable ({exc}); remove {os.fspath(directory)!r} to start over"
+            ) from exc
         if data.get("key_digest") != key.digest:
             stored = data.get("key", {})
             differs = [name for name in ("input", "config", "chunk_rows") if stored.get(name) != getattr(key, name)]

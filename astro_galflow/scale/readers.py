@@ -132,7 +132,9 @@ class ParquetChunks(ChunkedReader):
         except Exception as exc:
             raise InputError(f"cannot read Parquet file {os.fspath(self.path)!r}: {exc}") from exc
         meta = self._file.metadata
-        self._group_starts = np.concatenate([[0], np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)])])
+        self._group_starts = np.concatenate(
+            [[0], np.cumsum([meta.row_group(i).num_rows for i in range(meta.num_row_groups)])]
+        )
         raw = (self._file.schema_arrow.metadata or {}).get(b"table_meta_yaml")
         self._yaml = raw.decode().splitlines() if raw else None
         return int(meta.num_rows)
@@ -220,7 +222,9 @@ class EcsvChunks(ChunkedReader):
                 try:
                     table = QTable.read(self._header + block, format="ascii.ecsv", guess=False)
                 except Exception as exc:
-                    raise InputError(f"cannot parse rows {start}-{stop - 1} of {os.fspath(self.path)!r}: {exc}") from exc
+                    raise InputError(
+                        f"cannot parse rows {start}-{stop - 1} of {os.fspath(self.path)!r}: {exc}"
+                    ) from exc
                 yield Chunk(index, start, stop, table)
 
 
@@ -246,16 +250,22 @@ class Hdf5Chunks(ChunkedReader):
         if name is None:
             found = []
             self._file.visititems(
-                lambda key, obj: found.append(key)
-                if isinstance(obj, h5py.Dataset) and obj.dtype.names and not key.endswith("__table_column_meta__")
-                else None
+                lambda key, obj: (
+                    found.append(key)
+                    if isinstance(obj, h5py.Dataset) and obj.dtype.names and not key.endswith("__table_column_meta__")
+                    else None
+                )
             )
             if not found:
                 raise InputError(f"HDF5 file {os.fspath(self.path)!r} has no table dataset")
             name = found[0]
         self._dset = self._file[name]
         meta_name = f"{name}.__table_column_meta__"
-        self._yaml = [line.decode() if isinstance(line, bytes) else line for line in self._file[meta_name][()]] if meta_name in self._file else None
+        self._yaml = (
+            [line.decode() if isinstance(line, bytes) else line for line in self._file[meta_name][()]]
+            if meta_name in self._file
+            else None
+        )
         return int(self._dset.shape[0])
 
     def _read_rows(self, start: int, stop: int) -> QTable:

@@ -34,7 +34,9 @@ __all__ = ["stream_infer", "DEFAULT_CHUNK_ROWS", "infer_rows"]
 DEFAULT_CHUNK_ROWS = 65_536
 
 
-def infer_rows(table: QTable, cutouts, *, start: int, model, config: GalflowConfig, pm, compiled) -> QTable:
+def infer_rows(
+    table: QTable, cutouts, *, start: int, model, config: GalflowConfig, pm, compiled, source=None
+) -> QTable:
     """Posterior table of input rows ``start:start+len(table)``, in pipeline batches.
 
     Parameters
@@ -46,7 +48,7 @@ def infer_rows(table: QTable, cutouts, *, start: int, model, config: GalflowConf
         aligned with ``table``'s rows.
     start : int
         Catalog row of ``table[0]``; the batch seeds derive from it.
-    model, config, pm, compiled
+    model, config, pm, compiled, source
         As for :func:`astro_galflow.pipeline.run_chunk`.
     """
     from astro_galflow.pipeline import chunk_seed, run_chunk
@@ -62,13 +64,16 @@ def infer_rows(table: QTable, cutouts, *, start: int, model, config: GalflowConf
                 model=model,
                 config=config,
                 pm=pm,
+                source=source,
                 seed=chunk_seed(config.seed, start + offset),
                 compiled=compiled,
             )
         )
     out = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
     if len(out) != len(table):
-        raise GalflowError(f"the pipeline returned {len(out)} rows for the {len(table)} input rows {start}-{start + len(table) - 1}")
+        raise GalflowError(
+            f"the pipeline returned {len(out)} rows for the {len(table)} input rows {start}-{start + len(table) - 1}"
+        )
     return out
 
 
@@ -92,6 +97,7 @@ def stream_infer(
     pm=None,
     model=None,
     cutouts=None,
+    source=None,
 ) -> Path:
     """Infer posteriors for every row of a catalog file, streaming and resumably.
 
@@ -122,6 +128,9 @@ def stream_infer(
         Loaded from ``config.model`` if omitted.
     cutouts : path-like or numpy.ndarray, optional
         Cutouts file (opened memory-mapped) for image models.
+    source : DataSource, optional
+        Survey the rows came from (names the ``survey`` column and the bands); the
+        file itself must follow the host's input convention.
 
     Returns
     -------
@@ -141,14 +150,26 @@ def stream_infer(
     chunk_rows = -(-chunk_rows // config.batch_size) * config.batch_size
     parts_dir = parts_dir_for(output_path)
     with open_chunked(input_path) as reader:
-        journal = _open_journal(reader, input_path, output_path, parts_dir, config, chunk_rows, resume=resume, overwrite=overwrite)
+        journal = _open_journal(
+            reader, input_path, output_path, parts_dir, config, chunk_rows, resume=resume, overwrite=overwrite
+        )
         if journal is None:
             return output_path
         pm, model = _resolve(pm, model, config)
         cutout_array = _open_cutouts(cutouts)
         pm.hook.galflow_configure.call_historic(kwargs={"config": config})
         try:
-            _run_chunks(reader, journal, chunk_rows, cutout_array, model=model, config=config, pm=pm, progress=progress)
+            _run_chunks(
+                reader,
+                journal,
+                chunk_rows,
+                cutout_array,
+                model=model,
+                config=config,
+                pm=pm,
+                source=source,
+                progress=progress,
+            )
         finally:
             pm.hook.galflow_unconfigure(config=config)
 
@@ -194,7 +215,9 @@ def _resolve(pm, model, config):
     return pm, model
 
 
-def _run_chunks(reader, journal: Journal, chunk_rows: int, cutouts, *, model, config, pm, progress: bool) -> None:
+def _run_chunks(
+    reader, journal: Journal, chunk_rows: int, cutouts, *, model, config, pm, source, progress: bool
+) -> None:
     from tqdm.auto import tqdm
 
     from astro_galflow.pipeline import compile_samplers
@@ -211,7 +234,16 @@ def _run_chunks(reader, journal: Journal, chunk_rows: int, cutouts, *, model, co
         dynamic_ncols=True,
     ) as bar:
         for chunk in chunks:
-            out = infer_rows(chunk.table, cutouts, start=chunk.start, model=model, config=config, pm=pm, compiled=compiled)
+            out = infer_rows(
+                chunk.table,
+                cutouts,
+                start=chunk.start,
+                model=model,
+                config=config,
+                pm=pm,
+                compiled=compiled,
+                source=source,
+            )
             part = write_part(journal.directory, chunk.index, out)
             journal.record(chunk.index, chunk.start, chunk.stop, part.name, len(out))
             bar.update(chunk.stop - chunk.start)

@@ -119,16 +119,8 @@ def _assemble_ecsv(parts, out: Path) -> None:
 
 def _fits_part(part: Path, directory: Path):
     """Write one part as a FITS file beside ``directory`` and return its path."""
-    import json
-
     path = directory / (part.stem + ".fits")
-    table = read_posterior_table(part)
-    for key, value in table.meta.items():
-        # FITS cards hold scalars only; structured meta the table writer does not
-        # already encode travels as JSON text.
-        if isinstance(value, dict | list | tuple):
-            table.meta[key] = json.dumps(value, default=str)
-    write_posterior_table(table, path, overwrite=True)
+    write_posterior_table(read_posterior_table(part), path, overwrite=True)
     return path
 
 
@@ -148,7 +140,9 @@ def _assemble_fits(parts, out: Path) -> None:
         for path in fits_parts:
             with fits.open(path) as hdul:
                 h = hdul[1].header
-                layouts.add((h["NAXIS1"], h.get("PCOUNT", 0), tuple(h.get(f"TFORM{i}") for i in range(1, h["TFIELDS"] + 1))))
+                layouts.add(
+                    (h["NAXIS1"], h.get("PCOUNT", 0), tuple(h.get(f"TFORM{i}") for i in range(1, h["TFIELDS"] + 1)))
+                )
                 total += h["NAXIS2"]
         if len(layouts) != 1 or next(iter(layouts))[1] != 0:
             # String widths (or variable-length arrays) differ between parts, so their

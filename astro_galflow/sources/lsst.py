@@ -18,7 +18,7 @@ import numpy as np
 from astropy import config as _config
 
 from astro_galflow.plugins import hookimpl
-from astro_galflow.sources.vo import VOSource, _floats
+from astro_galflow.sources.vo import VOSource, float_column
 
 __all__ = ["LSSTSource", "Conf", "conf", "EXTINCTION_COEFFICIENTS", "flux_to_mag"]
 
@@ -77,6 +77,7 @@ class LSSTSource(VOSource):
     pixel_scale = 0.2 * u.arcsec
     position_columns = ("coord_ra", "coord_dec")
     token_env = ("RUBIN_TOKEN", "ACCESS_TOKEN")
+    id_column = "objectId"
     conf = conf
 
     def catalog_table(self) -> str:
@@ -105,9 +106,9 @@ class LSSTSource(VOSource):
     def to_inputs(self, raw):
         out = self._base_table(raw, id_col="objectid", extinction_corrected=False)
         out["source_id"] = np.asarray(raw["objectid"], dtype=np.int64)
-        ebv = _floats(raw["ebv"])
+        ebv = float_column(raw["ebv"])
         for b in BANDS:
-            mag, err = flux_to_mag(_floats(raw[f"flux_{b}"]), _floats(raw[f"fluxerr_{b}"]))
+            mag, err = flux_to_mag(float_column(raw[f"flux_{b}"]), float_column(raw[f"fluxerr_{b}"]))
             out[f"mag_{b}"] = mag * u.mag
             out[f"magerr_{b}"] = err * u.mag
             out[f"extinction_{b}"] = EXTINCTION_COEFFICIENTS[b] * ebv * u.mag

@@ -16,7 +16,7 @@ import numpy as np
 from astropy import config as _config
 
 from astro_galflow.plugins import hookimpl
-from astro_galflow.sources.vo import VOSource, _floats
+from astro_galflow.sources.vo import VOSource, float_column
 
 __all__ = ["RomanSource", "Conf", "conf"]
 
@@ -51,6 +51,8 @@ class RomanSource(VOSource):
     photometry_bands = BANDS
     image_bands = ("Y106", "J129", "H158")
     pixel_scale = 0.11 * u.arcsec
+    id_column = "galaxy_id"
+    truth_columns = {"redshift": "redshift"}
     conf = conf
 
     def catalog_table(self) -> str:
@@ -67,7 +69,7 @@ class RomanSource(VOSource):
         out = self._base_table(raw, id_col="galaxy_id", extinction_corrected=True)
         out["source_id"] = np.asarray(raw["galaxy_id"], dtype=np.int64)
         for b in BANDS:
-            out[f"mag_{b}"] = _floats(raw[f"m_{b.lower()}"]) * u.mag
+            out[f"mag_{b}"] = float_column(raw[f"m_{b.lower()}"]) * u.mag
         return out
 
 

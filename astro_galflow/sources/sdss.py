@@ -18,7 +18,7 @@ import numpy as np
 from astropy import config as _config
 
 from astro_galflow.plugins import hookimpl
-from astro_galflow.sources.vo import VOSource, _floats
+from astro_galflow.sources.vo import VOSource, float_column
 
 __all__ = ["SDSSSource", "Conf", "conf"]
 
@@ -60,6 +60,7 @@ class SDSSSource(VOSource):
     photometry_bands = BANDS
     image_bands = ("g", "r", "i")
     pixel_scale = 0.396 * u.arcsec
+    id_column = "objID"
     conf = conf
 
     def __init__(self, *, schema=None, **kwargs):
@@ -88,9 +89,9 @@ class SDSSSource(VOSource):
         out = self._base_table(raw, id_col="objid", extinction_corrected=False)
         out["source_id"] = np.asarray(raw["objid"], dtype=np.int64)
         for b in BANDS:
-            out[f"mag_{b}"] = _floats(raw[f"mag_{b}"]) * u.mag
-            out[f"magerr_{b}"] = _floats(raw[f"magerr_{b}"]) * u.mag
-            out[f"extinction_{b}"] = _floats(raw[f"ext_{b}"]) * u.mag
+            out[f"mag_{b}"] = float_column(raw[f"mag_{b}"]) * u.mag
+            out[f"magerr_{b}"] = float_column(raw[f"magerr_{b}"]) * u.mag
+            out[f"extinction_{b}"] = float_column(raw[f"ext_{b}"]) * u.mag
         return out
 
 

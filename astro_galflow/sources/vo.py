@@ -25,7 +25,7 @@ from astro_galflow.exceptions import InputError
 from astro_galflow.sources.base import DataSource, SourceError
 from astro_galflow.vo import adql
 
-__all__ = ["VOSource", "parse_coordinates"]
+__all__ = ["VOSource", "parse_coordinates", "float_column"]
 
 
 def parse_coordinates(coordinates):
@@ -74,6 +74,10 @@ class VOSource(DataSource):
     service_name: ClassVar[str] = ""
     #: Catalog (ra, dec) column names, in degrees.
     position_columns: ClassVar[tuple[str, str]] = ("ra", "dec")
+    #: Unique object id column of the catalog table (pages of a training-set build).
+    id_column: ClassVar[str] = ""
+    #: Label name -> catalog column for archives that hold truth values (simulations).
+    truth_columns: ClassVar[dict] = {}
     #: Environment variables tried in order for an access token (never logged).
     token_env: ClassVar[tuple[str, ...]] = ()
 
@@ -200,9 +204,10 @@ class VOSource(DataSource):
     def query_objects(self, table, *, radius=1 * u.arcsec, get_query_payload=False, mode="sync"):
         """Catalog rows for a list of positions, by TAP upload; one output row per input row.
 
-        The nearest catalog object within ``radius`` is taken; input rows without one get
-        NaN magnitudes, ``matched = False`` and a ``source_id`` of -1 (int ids) or ``""``,
-        so the host flags them and no row is ever dropped.
+        The nearest catalog object within ``radius`` is taken (``match_sep`` in arcsec);
+        input rows without one keep their position and get NaN magnitudes,
+        ``matched = False`` and a ``source_id`` of -1 (int ids) or ``""``, so the host flags
+        them and no row is ever dropped.
 
         Parameters
         ----------
@@ -231,7 +236,12 @@ class VOSource(DataSource):
         if get_query_payload:
             return self._payload(query, upload={"objects": upload})
         raw = self.run_adql(query, uploads={"objects": upload}, mode=mode)
-        return self._one_row_per_input(raw, len(table))
+        out = self._one_row_per_input(raw, len(table))
+        # unmatched rows keep the position they were asked for
+        out["ra"][~out["matched"]] = ra[~out["matched"]] * u.deg
+        out["dec"][~out["matched"]] = dec[~out["matched"]] * u.deg
+        out.meta["query"] = query
+        return out
 
     def _one_row_per_input(self, raw: Table, n: int) -> QTable:
         rows = np.asarray(raw["input_row"], dtype=np.int64)
@@ -305,8 +315,8 @@ class VOSource(DataSource):
     def _base_table(self, raw: Table, *, id_col: str, extinction_corrected: bool) -> QTable:
         out = QTable()
         out["source_id"] = np.asarray(raw[id_col])
-        out["ra"] = _floats(raw["ra"]) * u.deg
-        out["dec"] = _floats(raw["dec"]) * u.deg
+        out["ra"] = float_column(raw["ra"]) * u.deg
+        out["dec"] = float_column(raw["dec"]) * u.deg
         out.meta.update(
             {
                 "survey": self.survey,
@@ -320,7 +330,8 @@ class VOSource(DataSource):
         return out
 
 
-def _floats(col) -> np.ndarray:
+def float_column(col) -> np.ndarray:
+    """Float64 values of a (possibly masked) result column, masked entries as NaN."""
     return np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
 
 

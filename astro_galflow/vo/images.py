@@ -159,7 +159,9 @@ class CutoutFetcher:
         response.raise_for_status()
         expected = response.headers.get("Content-Length")
         content = response.content
-        if expected is not None and len(content) != int(expected):
+        # a compressed transfer's Content-Length counts the compressed bytes
+        encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+        if expected is not None and not encoded and len(content) != int(expected):
             raise CorruptImageError(f"{url}: got {len(content)} of {expected} bytes")
         try:
             with fits.open(io.BytesIO(content)) as hdul:
@@ -213,12 +215,13 @@ class CutoutFetcher:
             if preprocess:
                 shift = centroid_offset(cube)
                 if np.hypot(*shift) > 0.5:
-                    # recut around the galaxy's centroid (pixel offset applied in each frame)
-                    recut = []
-                    for data, wcs in frames:
-                        x, y = wcs.world_to_pixel(position)
-                        recut.append(_cut_pixel(data, float(x) + shift[0], float(y) + shift[1], self.size))
-                    cube = np.stack(recut)
+                    # recut every band around the galaxy's centroid, found on the first band's grid
+                    wcs0 = frames[0][1]
+                    x, y = wcs0.world_to_pixel(position)
+                    centre = wcs0.pixel_to_world(float(x) + shift[0], float(y) + shift[1])
+                    recut = [self._cut(data, wcs, centre) for data, wcs in frames]
+                    if all(c is not None for c in recut):
+                        cube = np.stack(recut)
                 cube = preprocess_cutout(cube)
             out[k] = cube
         if missing:
@@ -229,12 +232,6 @@ class CutoutFetcher:
                 stacklevel=2,
             )
         return out
-
-
-def _cut_pixel(data, x, y, size):
-    from astropy.nddata import Cutout2D
-
-    return Cutout2D(data, (x, y), (size, size), mode="partial", fill_value=np.nan).data
 
 
 def _segment(cube):

@@ -109,7 +109,7 @@ def _is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DALServiceError):
         code = getattr(exc, "code", None)
-        if code is None:  # connection-level failure wrapped by pyvo
+        if not code:  # pyvo's code 0 or None: no HTTP status, the connection failed or timed out
             return True
         return code >= 500 or code == 429
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
@@ -143,7 +143,8 @@ def with_retries(func, *, policy: RetryPolicy, service: str, what: str, sleep=ti
         and ``what`` and chains the cause.
     """
     waits = policy.waits()
-    for attempt in range(len(waits) + 1):
+    attempt = 0
+    while True:
         try:
             return func()
         except RowLimitError:
@@ -157,7 +158,7 @@ def with_retries(func, *, policy: RetryPolicy, service: str, what: str, sleep=ti
                 ) from exc
             log.info("%s: transient %s, retrying in %.1f s", service, type(exc).__name__, waits[attempt])
             sleep(waits[attempt])
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def _check_overflow(result, *, maxrec, service, query, on_overflow):

@@ -1,4 +1,8 @@
-"""The SDSS training-set builder: the paper's sample from the CAS through TAP, resumable.
+"""Training-set builders: the paper's SDSS sample from the CAS through TAP, resumable.
+
+:class:`TrainingSetBuilder` pages through an archive and writes the set;
+:class:`SDSSTrainingSetBuilder` is the paper's sample; :class:`CatalogTrainingSetBuilder`
+takes any VO source's catalog rows (LSST, Roman) with the truth labels its archive has.
 
 The sample is the SDSS Main Galaxy Sample (Strauss et al. 2002, AJ 124, 1810) with
 spectroscopic ``0 < z <= 0.3`` and no redshift warning, joined on ``specObjID`` with the
@@ -42,7 +46,15 @@ from astro_galflow.cutouts import create_cutouts, cutouts_path_for
 from astro_galflow.exceptions import InputError
 from astro_galflow.vo import adql
 
-__all__ = ["sdss_training_query", "log_mbh_from_sigma", "labels_from_sdss", "SDSSTrainingSetBuilder"]
+__all__ = [
+    "sdss_training_query",
+    "log_mbh_from_sigma",
+    "labels_from_sdss",
+    "TrainingSetBuilder",
+    "SDSSTrainingSetBuilder",
+    "CatalogTrainingSetBuilder",
+    "builder_for",
+]
 
 #: Main Galaxy Sample selection. ``galSpecInfo.targettype = 'GALAXY'`` marks MGS
 #: targets portably; the CAS equivalent in T-SQL is ``(legacy_target1 & 0x40) != 0``.
@@ -112,62 +124,74 @@ def labels_from_sdss(raw: Table) -> QTable:
     return out
 
 
-class SDSSTrainingSetBuilder:
-    """Assemble the training set into ``outdir``, resuming a previous partial build.
+class TrainingSetBuilder:
+    """Page through an archive's sample into ``outdir``, resuming a previous partial build.
+
+    Subclasses define the sample: :meth:`page_query` (ADQL of ``TOP n`` rows after a key
+    value, ordered by the key), :meth:`page_table` (result -> input convention + labels)
+    and :attr:`key` (the column of :meth:`page_table` the pages are ordered by).
 
     Parameters
     ----------
     outdir : path
-    source : astro_galflow.sources.sdss.SDSSSource
+    source : astro_galflow.sources.vo.VOSource
         Services to use (TAP for the catalog, SIA for cutouts).
     page_size : int
-        Rows per asynchronous TAP job.
+        Rows per TAP job.
     max_rows : int, optional
-        Stop after this many rows (the full sample otherwise).
-    z_max : float
+        Stop after this many rows (the whole sample otherwise).
     cutouts : bool
-        Fetch gri cutouts (SIA) for every row.
+        Fetch cutouts (SIA) for every row.
     mode : {"async", "sync"}
     """
 
     STATE = "state.json"
+    key = "source_id"
 
-    def __init__(self, outdir, *, source, page_size=5000, max_rows=None, z_max=0.3, cutouts=True, mode="async"):
+    def __init__(self, outdir, *, source, page_size=5000, max_rows=None, cutouts=True, mode="async"):
         if page_size < 1:
             raise InputError(f"page_size must be >= 1, got {page_size}")
         self.outdir = Path(outdir)
         self.source = source
         self.page_size = int(page_size)
         self.max_rows = max_rows
-        self.z_max = float(z_max)
         self.cutouts = cutouts
         self.mode = mode
         self.pages_dir = self.outdir / "pages"
+
+    def page_query(self, *, page_size: int, after) -> str:
+        """ADQL of the next page: ``TOP page_size`` rows with key above ``after`` (None: first page)."""
+        raise NotImplementedError
+
+    def page_table(self, raw: Table) -> QTable:
+        """Input-convention table with labels from one page's result."""
+        raise NotImplementedError
+
+    def settings(self) -> dict:
+        """What a resumed build must share with the one that wrote the state file."""
+        return {
+            "source": self.source.name,
+            "tap_url": self.source.tap_url,
+            "page_size": self.page_size,
+            "max_rows": self.max_rows,
+            "cutouts": bool(self.cutouts),
+        }
 
     @property
     def catalog_path(self) -> Path:
         """Where the finished catalog goes."""
         return self.outdir / "catalog.ecsv"
 
-    def _settings(self):
-        return {
-            "tap_url": self.source.tap_url,
-            "schema": self.source.schema,
-            "page_size": self.page_size,
-            "max_rows": self.max_rows,
-            "z_max": self.z_max,
-            "cutouts": bool(self.cutouts),
-        }
-
     def _load_state(self):
         path = self.outdir / self.STATE
+        settings = json.loads(json.dumps(self.settings()))  # as it reads back from JSON
         if not path.exists():
-            return {"settings": self._settings(), "pages": [], "last_specobjid": None, "rows": 0, "done": False}
+            return {"settings": settings, "pages": [], "last_key": None, "rows": 0, "done": False}
         state = json.loads(path.read_text())
-        if state["settings"] != self._settings():
+        if state["settings"] != settings:
             raise InputError(
                 f"{path} was written by a build with settings {state['settings']}; this one has "
-                f"{self._settings()} (use another OUTDIR or the same options)"
+                f"{settings} (use another OUTDIR or the same options)"
             )
         return state
 
@@ -194,12 +218,10 @@ class SDSSTrainingSetBuilder:
             want = self.page_size
             if self.max_rows is not None:
                 want = min(want, self.max_rows - state["rows"])
-            query = sdss_training_query(
-                self.source, page_size=want, after_specobjid=state["last_specobjid"], z_max=self.z_max
-            )
+            query = self.page_query(page_size=want, after=state["last_key"])
             raw = self.source.run_adql(query, mode=self.mode, maxrec=want + 1)
             if len(raw):
-                self._write_page(len(state["pages"]), labels_from_sdss(raw), state)
+                self._write_page(len(state["pages"]), self.page_table(raw), state)
             fetched += 1
             reached = self.max_rows is not None and state["rows"] >= self.max_rows
             state["done"] = len(raw) < want or reached
@@ -225,7 +247,8 @@ class SDSSTrainingSetBuilder:
         os.replace(tmp, self.pages_dir / f"{name}.ecsv")
         state["pages"].append(name)
         state["rows"] += len(table)
-        state["last_specobjid"] = int(table["specobjid"].max())
+        last = table[self.key].max()
+        state["last_key"] = int(last) if np.issubdtype(np.asarray(last).dtype, np.integer) else str(last)
 
     def _assemble(self, state) -> Path:
         pages = [QTable.read(self.pages_dir / f"{n}.ecsv", format="ascii.ecsv") for n in state["pages"]]
@@ -235,11 +258,14 @@ class SDSSTrainingSetBuilder:
         catalog.meta.clear()
         catalog.meta.update(
             {
-                "survey": "SDSS",
-                "bands": list(BANDS),
-                "extinction_corrected": False,
+                "survey": self.source.survey,
+                "source": self.source.name,
+                "bands": list(self.source.photometry_bands),
+                "image_bands": list(self.source.image_bands),
+                "pixel_scale_arcsec": float(self.source.pixel_scale.to_value(u.arcsec)),
+                "extinction_corrected": bool(pages[0].meta.get("extinction_corrected", False)),
                 "service": self.source.tap_url,
-                "query": sdss_training_query(self.source, page_size=self.page_size, z_max=self.z_max),
+                "query": self.page_query(page_size=self.page_size, after=None),
             }
         )
         if self.cutouts:
@@ -256,3 +282,99 @@ class SDSSTrainingSetBuilder:
             catalog.meta["cutouts_file"] = path.name
         catalog.write(self.catalog_path, format="ascii.ecsv", overwrite=True)
         return self.catalog_path
+
+
+class SDSSTrainingSetBuilder(TrainingSetBuilder):
+    """The paper's SDSS sample (see the module docstring) with its MPA-JHU labels.
+
+    Parameters
+    ----------
+    z_max : float
+        Upper redshift limit (0.3 in the paper).
+    **kwargs
+        See :class:`TrainingSetBuilder`; ``source`` is an
+        :class:`~astro_galflow.sources.sdss.SDSSSource`.
+    """
+
+    key = "specobjid"
+
+    def __init__(self, outdir, *, z_max=0.3, **kwargs):
+        super().__init__(outdir, **kwargs)
+        self.z_max = float(z_max)
+
+    def settings(self) -> dict:
+        return {**super().settings(), "schema": self.source.schema, "z_max": self.z_max}
+
+    def page_query(self, *, page_size, after):
+        return sdss_training_query(self.source, page_size=page_size, after_specobjid=after, z_max=self.z_max)
+
+    def page_table(self, raw):
+        table = labels_from_sdss(raw)
+        table.meta["extinction_corrected"] = False
+        return table
+
+
+class CatalogTrainingSetBuilder(TrainingSetBuilder):
+    """Any VO source's catalog rows (optionally in a cone) with the labels its archive has.
+
+    For surveys without spectroscopic labels (LSST) this gives the image set of the VAE
+    stage; simulated catalogs (Roman) add their truth columns
+    (:attr:`~astro_galflow.sources.vo.VOSource.truth_columns`, e.g. ``redshift``).
+
+    Parameters
+    ----------
+    region : tuple (SkyCoord, Quantity), optional
+        Cone the sample is restricted to.
+    **kwargs
+        See :class:`TrainingSetBuilder`.
+    """
+
+    def __init__(self, outdir, *, region=None, **kwargs):
+        super().__init__(outdir, **kwargs)
+        self.region = region
+
+    def settings(self) -> dict:
+        extra = {}
+        if self.region is not None:
+            centre, radius = self.region
+            extra["region"] = [centre.icrs.ra.deg, centre.icrs.dec.deg, adql.angle_deg(radius)]
+        return {**super().settings(), **extra}
+
+    def page_query(self, *, page_size, after):
+        src = self.source
+        key = f"p.{adql.identifier(src.id_column)}"
+        cols = src.select_list() + [f"p.{adql.identifier(c)} AS truth_{name}" for name, c in src.truth_columns.items()]
+        where = list(src.conditions())
+        if self.region is not None:
+            centre, radius = self.region
+            ra_col, dec_col = (f"p.{c}" for c in src.position_columns)
+            where.append(
+                adql.cone_condition(ra_col, dec_col, centre.icrs.ra.deg, centre.icrs.dec.deg, adql.angle_deg(radius))
+            )
+        if after is not None:
+            where.append(f"{key} > {adql.number(after)}")
+        return (
+            f"SELECT TOP {int(page_size)} {', '.join(cols)} FROM {src.catalog_table()} AS p"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + f" ORDER BY {key}"
+        )
+
+    def page_table(self, raw):
+        table = self.source.to_inputs(raw)
+        for name in self.source.truth_columns:
+            table[name] = np.ma.filled(np.ma.asarray(raw[f"truth_{name}"], dtype=float), np.nan)
+        return table
+
+
+def builder_for(source, outdir, **kwargs) -> TrainingSetBuilder:
+    """The training-set builder of ``source``: the paper's sample for SDSS, the catalog otherwise.
+
+    ``z_max`` applies to SDSS and ``region`` to the others.
+    """
+    from astro_galflow.sources.sdss import SDSSSource
+
+    if isinstance(source, SDSSSource):
+        kwargs.pop("region", None)
+        return SDSSTrainingSetBuilder(outdir, source=source, **kwargs)
+    kwargs.pop("z_max", None)
+    return CatalogTrainingSetBuilder(outdir, source=source, **kwargs)

@@ -13,8 +13,8 @@ from astro_galflow.backends.export import (
     weights_hash,
 )
 
-from .conftest import assert_parity
 from ._reference_flow import ReferenceRealNVP
+from .conftest import assert_parity
 
 
 def _run(model_bytes, context, eps):

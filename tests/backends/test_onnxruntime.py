@@ -47,6 +47,21 @@ def test_export_cache_is_reused(small_flow, tmp_path, monkeypatch):
     assert torch.equal(first(context, eps), second(context, eps))
 
 
+def test_corrupt_cached_export_is_replaced(small_flow, tmp_path):
+    from astro_galflow.exceptions import GalflowWarning
+
+    backend = OnnxRuntimeBackend({"onnx_cache_dir": str(tmp_path), "threads": 1})
+    backend.compile(small_flow.module, small_flow.inputs(2, 2))
+    (path,) = tmp_path.glob("sampler-*.onnx")
+    path.write_bytes(b"not an onnx model")
+    with pytest.warns(GalflowWarning, match="unreadable cached export"):
+        compiled = backend.compile(small_flow.module, small_flow.inputs(2, 2))
+    context, eps = small_flow.inputs(3, 4)
+    with torch.inference_mode():
+        assert_parity(compiled(context, eps), small_flow.module(context, eps))
+    assert path.stat().st_size > 100
+
+
 def test_refuses_cuda():
     with pytest.raises(BackendUnavailable, match="onnxruntime"):
         OnnxRuntimeBackend().compile(None, None, device="cuda")

@@ -95,6 +95,8 @@ def test_plugin_hook_wins_over_default(small_flow):
 def test_describe_without_compiled():
     info = describe_backend(GalflowConfig(backend="eager"))
     assert info == {"name": "eager", "requested": "eager", "device": "cpu", "versions": EagerBackend.versions()}
+    assert describe_backend(GalflowConfig(backend="auto"))["name"] == resolve_backend("auto", "cpu")
+    assert describe_backend(GalflowConfig(backend="tensorrt"))["name"] == "tensorrt"
 
 
 def test_fallback_override_records_request(small_flow):

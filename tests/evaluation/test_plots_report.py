@@ -76,3 +76,33 @@ def test_umap_figure_embeds_each_feature_set():
 def test_empty_inputs_raise():
     with pytest.raises(InputError):
         plots.pit_figure({}, {})
+
+
+def test_standard_figures_of_an_image_model_include_latent_traversal(posterior):
+    import torch
+
+    from astro_galflow.evaluation.evaluate import EvaluationResult
+    from astro_galflow.evaluation.report import standard_figures
+
+    truth, samples = posterior
+    rng = np.random.default_rng(3)
+    latents = rng.normal(size=(50, 4))
+    latents[:, 2] = truth["redshift"] * 10
+
+    class FakeVAE:
+        latent_dim = 4
+
+        def decode(self, z):
+            return torch.ones(len(z), 3, 16, 16) * z[:, 2, None, None, None]
+
+    class FakeModel:
+        _vae = FakeVAE()
+
+    result = EvaluationResult(
+        metrics={},
+        truth=truth,
+        samples=samples,
+        features=np.concatenate([latents, latents, rng.normal(size=(50, 9))], 1),
+    )
+    figures = standard_figures(result, model=FakeModel(), umap=False)
+    assert set(figures) == {"predicted_vs_true", "pit", "corner", "latent_traversal"}

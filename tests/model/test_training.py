@@ -77,7 +77,10 @@ def test_flow_ensemble_physical_samples_and_uncertainty_columns(catalog, tmp_pat
         np.testing.assert_allclose(ale.astype(np.float64) ** 2 + epi.astype(np.float64) ** 2, total, rtol=1e-3)
     prob = post.columns["oh_12_detectable_probability"]
     assert prob.shape == (8,) and ((prob >= 0) & (prob <= 1)).all()
+    sampler = model.samplers()["joint"]
     assert set(model.samplers()) == {"joint"}
+    features, eps = sampler.example_inputs(3, 4)
+    assert sampler(features, eps).shape == (3, 4, len(model.parameters))
 
 
 def test_outside_training_domain_is_flagged(catalog, tmp_path):

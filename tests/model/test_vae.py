@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from astro_galflow.cutouts import asinh_scale
-from astro_galflow.encoders.vae import LATENT_DIM, ImageVAE, scale_images, vae_loss
+from astro_galflow.encoders.vae import LATENT_DIM, ImageFeatures, ImageVAE, scale_images, vae_loss
 
 
 def test_paper_architecture_shapes():
@@ -40,3 +40,14 @@ def test_loss_is_mse_plus_kl():
 def test_scale_images_is_asinh_scale():
     images = np.random.default_rng(0).normal(0, 1, (2, 3, 160, 160)).astype(np.float32)
     np.testing.assert_array_equal(scale_images(images).numpy(), asinh_scale(images))
+
+
+def test_image_features_module_matches_numpy_scaling():
+    torch.manual_seed(0)
+    vae = ImageVAE(channels=(4, 4, 4)).eval()
+    (cutouts,) = ImageFeatures(vae).example_inputs(3)
+    with torch.no_grad():
+        got = ImageFeatures(vae)(cutouts)
+        want = vae.features(scale_images(cutouts.numpy()))
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert got.shape == (3, 2 * LATENT_DIM)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -33,11 +35,11 @@ def client():
 
 @pytest.fixture(scope="module")
 def hats_catalog(tmp_path_factory):
-    """A HATS catalog of the host's input columns, ~10 HEALPix partitions."""
+    """A HATS catalog of the host's input columns in 4 HEALPix partitions."""
     table = make_input_table(N_ROWS, seed=8)
     frame = table.to_pandas()
     path = tmp_path_factory.mktemp("hats") / "input"
-    catalog = lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", partition_rows=400, highest_order=8)
+    catalog = lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", partition_rows=1000, highest_order=8)
     catalog.write_catalog(path, as_collection=False, progress_bar=False)
     return path
 
@@ -49,24 +51,31 @@ def _ids(path):
 def test_end_to_end_hats_output(tmp_path, client, hats_catalog, scale_config):
     from astro_galflow.scale.dask_engine import dask_infer, infer_partition
 
+    config = dataclasses.replace(scale_config, store_samples=True)
     out = tmp_path / "posteriors"
-    dask_infer(hats_catalog, out, config=scale_config, client=client, progress=False)
+    dask_infer(hats_catalog, out, config=config, client=client, progress=False)
 
     result = lsdb.open_catalog(out)
     frame = result.compute()
     assert {"ra", "dec", "source_id", "log_mstar_p50", "redshift_mean", "posterior_flags"} <= set(frame.columns)
+    assert {len(s) for s in frame["redshift_samples"]} == {config.n_samples}
     np.testing.assert_array_equal(np.sort(frame["source_id"]), np.arange(1, N_ROWS + 1))
     assert result.get_healpix_pixels() == lsdb.open_catalog(hats_catalog).get_healpix_pixels()
 
     # Readable back, cone-searchable and cross-matchable against the input.
-    matched = result.crossmatch(lsdb.open_catalog(hats_catalog), radius_arcsec=0.01, suffixes=("", "_in"), suffix_method="all_columns").compute()
+    with warnings.catch_warnings():
+        # Same positions on both sides: no match can cross a partition boundary.
+        warnings.filterwarnings("ignore", "Right catalog does not have a margin cache", RuntimeWarning)
+        matched = result.crossmatch(
+            lsdb.open_catalog(hats_catalog), radius_arcsec=0.01, suffixes=("", "_in"), suffix_method="all_columns"
+        ).compute()
     assert len(matched) == N_ROWS
     assert (matched["source_id"] == matched["source_id_in"]).all()
 
     # A partition's values do not depend on which worker ran it: recompute one here.
     source = lsdb.open_catalog(hats_catalog)
     pixel = source.get_healpix_pixels()[3]
-    local = infer_partition(source.partitions[[pixel]].compute(), pixel, model_ref=scale_config.model, config=scale_config)
+    local = infer_partition(source.partitions[[pixel]].compute(), pixel, model_ref=config.model, config=config)
     remote = result.partitions[[pixel]].compute()
     np.testing.assert_allclose(remote["log_mstar_mean"].to_numpy(), local["log_mstar_mean"].to_numpy(), rtol=1e-6)
 
@@ -102,6 +111,8 @@ def test_corrupt_partition_is_named_and_the_rest_completes(tmp_path, client, hat
 
     with pytest.raises(InputError, match="partial run"):
         dask_infer(broken, out, config=scale_config, client=client, progress=False, resume=False)
+    with pytest.raises(InputError, match="different catalog or configuration"):
+        dask_infer(broken, out, config=dataclasses.replace(scale_config, seed=99), client=client, progress=False)
     victim.write_bytes(good_bytes)
     dask_infer(broken, out, config=scale_config, client=client, progress=False)
     np.testing.assert_array_equal(_ids(out), np.arange(1, N_ROWS + 1))
@@ -118,3 +129,15 @@ def test_killed_worker_is_retried_without_duplicates(tmp_path, client, hats_cata
     dask_infer(hats_catalog, out, config=scale_config, client=client, progress=False, model_loader=loader)
     assert marker.exists()  # a worker really died
     np.testing.assert_array_equal(_ids(out), np.arange(1, N_ROWS + 1))
+
+
+@pytest.mark.slow
+def test_catalog_file_is_converted_with_hats_import(tmp_path, client, scale_config):
+    from astro_galflow.scale.dask_engine import dask_infer
+
+    path = tmp_path / "cat.parquet"
+    make_input_table(500, seed=9).write(path)
+    out = tmp_path / "posteriors"
+    dask_infer(path, out, config=scale_config, client=client, progress=False)
+    assert (tmp_path / "posteriors.input-hats" / "hats.properties").exists()
+    np.testing.assert_array_equal(_ids(out), np.arange(1, 501))

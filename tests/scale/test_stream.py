@@ -31,7 +31,9 @@ def reference(catalog, scale_config, scale_pm, tiny_model):
 @pytest.mark.parametrize(("fmt", "chunk_rows"), [("parquet", 128), ("fits", 200), ("ecsv", 1000)])
 def test_stream_equals_in_memory_run(tmp_path, catalog, reference, scale_config, scale_pm, tiny_model, fmt, chunk_rows):
     out = tmp_path / f"post.{fmt}"
-    stream_infer(catalog[1], out, config=scale_config, chunk_rows=chunk_rows, progress=False, pm=scale_pm, model=tiny_model)
+    stream_infer(
+        catalog[1], out, config=scale_config, chunk_rows=chunk_rows, progress=False, pm=scale_pm, model=tiny_model
+    )
     result = read_posterior_table(out)
     validate_posterior_table(result)
     assert not parts_dir_for(out).exists()
@@ -56,7 +58,9 @@ def test_unstreamable_output_format_is_refused(tmp_path, catalog, scale_config):
         stream_infer(catalog[1], tmp_path / "post.hdf5", config=scale_config, progress=False)
 
 
-def test_failed_run_resumes_only_unfinished_chunks(tmp_path, catalog, reference, scale_config, scale_pm, tiny_model, monkeypatch):
+def test_failed_run_resumes_only_unfinished_chunks(
+    tmp_path, catalog, reference, scale_config, scale_pm, tiny_model, monkeypatch
+):
     out = tmp_path / "post.parquet"
     real = stream_module.infer_rows
     calls = []
@@ -69,12 +73,23 @@ def test_failed_run_resumes_only_unfinished_chunks(tmp_path, catalog, reference,
 
     monkeypatch.setattr(stream_module, "infer_rows", failing)
     with pytest.raises(GalflowError, match="simulated crash"):
-        stream_infer(catalog[1], out, config=scale_config, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model)
+        stream_infer(
+            catalog[1], out, config=scale_config, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model
+        )
     assert not out.exists()
     assert calls == [0, 128, 256]
 
     with pytest.raises(InputError, match="partial run"):
-        stream_infer(catalog[1], out, config=scale_config, chunk_rows=128, resume=False, progress=False, pm=scale_pm, model=tiny_model)
+        stream_infer(
+            catalog[1],
+            out,
+            config=scale_config,
+            chunk_rows=128,
+            resume=False,
+            progress=False,
+            pm=scale_pm,
+            model=tiny_model,
+        )
     with pytest.raises(InputError, match="different config"):
         other = type(scale_config)(**{**scale_config.__dict__, "seed": 99})
         stream_infer(catalog[1], out, config=other, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model)

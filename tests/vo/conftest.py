@@ -7,8 +7,10 @@ run must never pass without having talked to the server.
 
 from __future__ import annotations
 
+import fcntl
 import http.server
 import os
+import tempfile
 import threading
 import time
 import urllib.request
@@ -31,6 +33,32 @@ def dachs_url():
             pytest.fail(msg)
         pytest.skip(msg)
     return url
+
+
+_LOCK_PATH = os.path.join(tempfile.gettempdir(), "galflow-dachs-tests.lock")
+
+
+@pytest.fixture(autouse=True)
+def _dachs_lock(request):
+    """Shared lock for tests using the server, exclusive for the one that restarts it.
+
+    Under pytest-xdist the restart test must not stop the server under another worker's
+    query; a file lock (shared/exclusive) serialises it against every other DaCHS test.
+    """
+    if request.node.get_closest_marker("dachs") is None:
+        yield
+        return
+    exclusive = request.node.get_closest_marker("dachs_exclusive") is not None
+    with open(_LOCK_PATH, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "dachs_exclusive: stops or restarts the DaCHS server (runs alone)")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import astropy.units as u
@@ -82,11 +83,13 @@ def test_body_cut_short_in_transfer_is_retried(broken_server):
     assert len(got) == 2
 
 
-def test_timeout_is_retried_then_reported(broken_server):
-    broken_server.routes["/tap/sync"] = [(200, {}, _votable_bytes(), 1.0)]
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_timeout_is_retried_then_reported(broken_server, mode):
+    # async: job creation itself hangs
+    broken_server.routes[f"/tap/{mode}"] = [(200, {}, _votable_bytes(), 1.0)]
     policy = RetryPolicy(retries=1, backoff=0.01, timeout=0.2)
     with pytest.raises(SourceError, match="after 2 attempt"):
-        run_query(broken_server.url + "/tap", QUERY, service="slow", policy=policy, sleep=lambda s: None)
+        run_query(broken_server.url + "/tap", QUERY, service="slow", policy=policy, mode=mode, sleep=lambda s: None)
 
 
 def test_truncated_fits_image_is_never_used(broken_server):
@@ -146,28 +149,48 @@ def _can_restart(dachs_url):
     return os.geteuid() == 0 and SETUP.exists() and dachs_url.startswith("http://127.0.0.1:")
 
 
+#: A query that keeps the server busy for seconds (36 million joined rows counted).
+SLOW_QUERY = "SELECT COUNT(*) AS n FROM dbo.photoobj AS a, dbo.photoobj AS b, dbo.galspecline AS c"
+
+
 @pytest.mark.dachs
-def test_server_restart_during_retries_is_survived(dachs_url, tap_url):
+@pytest.mark.dachs_exclusive
+def test_server_crash_mid_query_and_restart_is_survived(dachs_url, tap_url):
     if not _can_restart(dachs_url):
         msg = "restarting DaCHS needs root and the local server of .ci/dachs/setup_dachs.sh"
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)
 
-    def dachs(action):
-        subprocess.run([str(SETUP), action], check=True, capture_output=True, timeout=120)
+    def crash_and_restart():
+        time.sleep(0.5)  # the slow query is running now
+        subprocess.run([str(SETUP), "crash"], check=True, capture_output=True, timeout=60)
+        subprocess.run([str(SETUP), "start"], check=True, capture_output=True, timeout=120)
 
-    dachs("stop")
-    restarter = threading.Thread(target=dachs, args=("start",))
+    waits = []
+
+    def sleep(seconds):  # record the retries, and really wait for the restart
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    restarter = threading.Thread(target=crash_and_restart)
+    restarter.start()
     try:
-        # the query starts while the server is down; the restart lands during its retries
-        restarter.start()
-        got = run_query(tap_url, QUERY, service="DaCHS", policy=RetryPolicy(retries=8, backoff=0.5, max_wait=2))
+        got = run_query(
+            tap_url,
+            SLOW_QUERY,
+            service="DaCHS",
+            policy=RetryPolicy(retries=8, backoff=0.5, max_wait=2),
+            sleep=sleep,
+        )
     finally:
         restarter.join()
         if not _answers(tap_url):  # leave the server as the test found it
-            dachs("start")
-    assert len(got) == 3
+            subprocess.run([str(SETUP), "start"], check=True, capture_output=True, timeout=120)
+    assert waits, "the query finished before the crash: nothing was tested"
+    n_photo = len(run_query(tap_url, "SELECT objid FROM dbo.photoobj", service="t"))
+    n_line = len(run_query(tap_url, "SELECT specobjid FROM dbo.galspecline", service="t"))
+    assert got["n"][0] == n_photo**2 * n_line
 
 
 def _answers(tap_url):

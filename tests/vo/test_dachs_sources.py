@@ -76,6 +76,7 @@ def test_sdss_query_objects_keeps_every_input_row_in_order(sdss, photoobj):
     assert list(got["source_id"][:3]) == list(photoobj["objid"][pick])
     assert list(got["matched"]) == [True, True, True, False]
     assert got["source_id"][3] == -1 and np.isnan(got["mag_r"][3])
+    assert got["ra"][3] == 10.0 * u.deg and got["dec"][3] == -80.0 * u.deg
     expected = [
         SkyCoord(t["ra"][k], t["dec"][k]).separation(SkyCoord(photoobj["ra"][p], photoobj["dec"][p], unit="deg"))
         for k, p in enumerate(pick)

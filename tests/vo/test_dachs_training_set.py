@@ -114,3 +114,45 @@ def test_build_training_set_cli(tap_url, sia_url, tmp_path, capsys):
     cat = QTable.read(out / "catalog.ecsv")
     assert len(cat) == 6 and open_cutouts(out / "catalog.cutouts.npy").shape == (6, 3, 160, 160)
     assert "page 2: 6 rows" in capsys.readouterr().err
+
+
+def test_lsst_training_set_pages_by_object_id_with_cutouts(tap_url, sia_url, tmp_path):
+    from astro_galflow.sources.lsst import LSSTSource
+    from astro_galflow.vo.tap import run_query
+    from astro_galflow.vo.training_set import builder_for
+
+    src = LSSTSource(tap_url=tap_url, sia_url=sia_url, retries=1, backoff=0.05)
+    with src.conf.set_temp("sia_version", 1):
+        path = builder_for(src, tmp_path, page_size=4, max_rows=6, mode="sync").run()
+    got = QTable.read(path)
+    ids = run_query(
+        tap_url,
+        "SELECT TOP 6 objectid FROM dp02_dc2_catalogs.object WHERE detect_isprimary = 1 AND refextendedness = 1 "
+        "ORDER BY objectid",
+        service="test",
+    )["objectid"]
+    assert list(got["source_id"]) == list(ids)
+    assert got.meta["image_bands"] == ["g", "r", "i"] and got.meta["pixel_scale_arcsec"] == 0.2
+    # the served LSST images are around the first two objects
+    assert list(got["has_cutout"]) == [True, True] + [False] * 4
+    cut = open_cutouts(tmp_path / got.meta["cutouts_file"], n_bands=3)
+    assert np.isfinite(cut[:2]).all() and np.isnan(cut[2:]).all()
+
+
+def test_roman_training_set_in_a_cone_carries_truth_redshift(tap_url, tmp_path, capsys):
+    from astro_galflow.cli import main
+    from astro_galflow.vo.tap import run_query
+
+    out = tmp_path / "roman"
+    args = ["build-training-set", "roman", str(out), "--tap", tap_url, "--cone", "9.6", "-44.0", "0.1"]
+    assert main([*args, "--no-cutouts", "--page-size", "1000"]) == 0, capsys.readouterr()
+    got = QTable.read(out / "catalog.ecsv")
+    ref = run_query(
+        tap_url,
+        "SELECT galaxy_id, redshift FROM openuniverse2024.roman_galaxies WHERE "
+        "1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 9.6, -44.0, 0.1)) ORDER BY galaxy_id",
+        service="test",
+    )
+    assert len(ref) > 0 and list(got["source_id"]) == list(ref["galaxy_id"])
+    assert np.allclose(got["redshift"], ref["redshift"])
+    assert "mag_H158" in got.colnames and got.meta["extinction_corrected"] is True

@@ -6,7 +6,6 @@ import torch
 from galflow_tensorrt.backend import TensorRTBackend, unavailable_reason
 from galflow_tensorrt.cache import EngineCache
 
-
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(unavailable_reason("cuda") is not None, reason=str(unavailable_reason("cuda"))),

@@ -1,20 +1,10 @@
 import pytest
 import torch
 
+from astro_galflow.backends.encoder import EncoderFeatures
 from astro_galflow.backends.export import export_encoder, export_sampler
 from astro_galflow.encoders.vae import ImageVAE
-
 from galflow_tensorrt.ops import TENSORRT_MAX_OPSET, TENSORRT_ONNX_OPS, unsupported_operators
-
-
-
-class _Features(torch.nn.Module):
-    def __init__(self, vae):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, images):
-        return self.vae.features(images)
 
 
 def test_exported_sampler_is_parseable(joint_sampler, sampler_inputs):
@@ -23,7 +13,7 @@ def test_exported_sampler_is_parseable(joint_sampler, sampler_inputs):
 
 def test_exported_vae_encoder_is_parseable():
     vae = ImageVAE(3, 4, (4, 4, 4)).eval()
-    model = export_encoder(_Features(vae), torch.zeros(2, 3, 160, 160))
+    model = export_encoder(EncoderFeatures(vae), torch.zeros(2, 3, 160, 160))
     assert unsupported_operators(model) == set()
 
 

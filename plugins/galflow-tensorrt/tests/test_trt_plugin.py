@@ -10,11 +10,9 @@ from astro_galflow.backends.base import Backend
 from astro_galflow.config import GalflowConfig
 from astro_galflow.plugins import ENTRY_POINT_GROUP
 from astro_galflow.registry import Registry
-
 from galflow_tensorrt import plugin as trt_plugin
 from galflow_tensorrt.backend import TensorRTBackend, unavailable_reason
 from galflow_tensorrt.plugin import TensorRTFallbackWarning
-
 
 
 def _manager():

@@ -59,3 +59,30 @@ def test_precision_refused(precision, capability):
 
 def test_default_is_fp32():
     assert DEFAULT_PRECISION == "fp32" and DEFAULT_PRECISION in PRECISIONS
+
+
+def test_engine_set_builds_one_engine_per_sample_range():
+    from galflow_tensorrt.backend import EngineSet
+
+    built = []
+
+    class FakeEngine:
+        def __init__(self, profile):
+            self.profile = profile
+            built.append(profile)
+
+        def __call__(self, context, eps):
+            return (self.profile, eps.shape)
+
+    class Eps:
+        def __init__(self, s):
+            self.shape = (3, s, 4)
+
+    engines = EngineSet(FakeEngine, lambda s: default_profile(8, s), default_profile(8, 1000))
+    assert len(built) == 1 and engines.profile.max_samples == 1000
+    assert engines(None, Eps(1000))[0] is built[0]
+    assert engines(None, Eps(10))[0] is built[0]  # inside the first profile: no new engine
+    profile, _ = engines(None, Eps(4000))
+    assert len(built) == 2 and profile.max_samples == 4000 and profile.opt_samples == 4000
+    assert engines(None, Eps(3000))[0] is built[1]
+    assert len(built) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from astro_galflow.backends.base import Backend, BackendUnavailable
 
-__all__ = ["TensorRTBackend", "unavailable_reason"]
+__all__ = ["TensorRTBackend", "EngineSet", "unavailable_reason"]
 
 
 def unavailable_reason(device: str) -> str | None:
@@ -61,7 +61,6 @@ class TensorRTBackend(Backend):
         import torch
 
         from astro_galflow.backends.export import weights_hash
-
         from galflow_tensorrt.cache import EngineKey
         from galflow_tensorrt.precision import check_precision
 
@@ -76,7 +75,10 @@ class TensorRTBackend(Backend):
         )
 
     def compile(self, sampler, example_inputs, device: str = "cuda"):
-        """Return a :class:`~galflow_tensorrt.engine.TensorRTSampler` (engine cached on disk).
+        """Return an :class:`EngineSet` for ``sampler`` (engines cached on disk).
+
+        The engine for ``(batch_size, n_samples)`` is built (or loaded) now; a call with a
+        sample count outside its profile gets an engine of its own on first use.
 
         Raises
         ------
@@ -86,16 +88,32 @@ class TensorRTBackend(Backend):
         reason = unavailable_reason(device)
         if reason:
             raise BackendUnavailable(reason)
-        import copy
-
-        from astro_galflow.backends.export import export_sampler
-
-        from galflow_tensorrt.cache import EngineCache
-        from galflow_tensorrt.engine import DEFAULT_WORKSPACE_BYTES, EngineBuildError, TensorRTSampler, build_engine
         from galflow_tensorrt.profiles import default_profile
 
         context, eps = example_inputs
-        profile = default_profile(self.batch_size, self.n_samples, self.options)
+        feature_dims = {"context": context.shape[-1], "eps": eps.shape[-1]}
+        return EngineSet(
+            lambda profile: self._engine(sampler, profile, feature_dims, device),
+            self._profile_for,
+            default_profile(self.batch_size, self.n_samples, self.options),
+        )
+
+    def _profile_for(self, n_samples: int):
+        # another sample count than the run's: 1..n_samples, tuned at n_samples
+        from galflow_tensorrt.profiles import default_profile
+
+        options = {k: v for k, v in self.options.items() if not k.endswith("_samples")}
+        return default_profile(self.batch_size, n_samples, options)
+
+    def _engine(self, sampler, profile, feature_dims: dict, device: str):
+        import copy
+
+        import torch
+
+        from astro_galflow.backends.export import export_sampler
+        from galflow_tensorrt.cache import EngineCache
+        from galflow_tensorrt.engine import DEFAULT_WORKSPACE_BYTES, EngineBuildError, TensorRTSampler, build_engine
+
         key = self.engine_key(sampler, profile, device)
         cache = EngineCache(self.options.get("cache_dir"))
         blob = cache.load(key)
@@ -105,14 +123,50 @@ class TensorRTBackend(Backend):
             except EngineBuildError as exc:
                 cache.discard(key, str(exc))
         cpu_sampler = copy.deepcopy(sampler).to("cpu").eval()
-        example = (context[:2].to("cpu").expand(2, -1).contiguous(), eps[:2, :2].to("cpu").expand(2, 2, -1).contiguous())
-        onnx_model = export_sampler(cpu_sampler, example)
+        # two galaxies and two samples keep both axes dynamic in the export
+        example = (torch.zeros(2, feature_dims["context"]), torch.zeros(2, 2, feature_dims["eps"]))
         blob = build_engine(
-            onnx_model,
+            export_sampler(cpu_sampler, example),
             profile,
-            {"context": context.shape[-1], "eps": eps.shape[-1]},
+            feature_dims,
             key.precision,
             int(self.options.get("workspace_bytes", DEFAULT_WORKSPACE_BYTES)),
         )
         cache.store(key, blob)
         return TensorRTSampler(blob, profile, device)
+
+
+class EngineSet:
+    """Callable ``(context, eps) -> samples`` over engines for different sample counts.
+
+    Parameters
+    ----------
+    make_engine : callable
+        ``profile -> sampler``: builds or loads the engine of a profile.
+    profile_for : callable
+        ``n_samples -> ShapeProfile`` for a sample count no engine accepts yet.
+    first_profile : ShapeProfile
+        Profile of the engine built at once (the run's batch size and sample count).
+    """
+
+    def __init__(self, make_engine, profile_for, first_profile):
+        self._make_engine = make_engine
+        self._profile_for = profile_for
+        self.engines: list = [make_engine(first_profile)]
+
+    @property
+    def profile(self):
+        """Profile of the first engine."""
+        return self.engines[0].profile
+
+    def engine_for(self, n_samples: int):
+        """The engine whose profile accepts ``n_samples``, built on first need."""
+        for engine in self.engines:
+            if engine.profile.accepts_samples(n_samples):
+                return engine
+        engine = self._make_engine(self._profile_for(n_samples))
+        self.engines.append(engine)
+        return engine
+
+    def __call__(self, context, eps):
+        return self.engine_for(eps.shape[1])(context, eps)

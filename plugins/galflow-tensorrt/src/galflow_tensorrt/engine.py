@@ -8,7 +8,6 @@ CUDA GPU, so it is exercised only by the tests marked ``gpu``.
 from __future__ import annotations
 
 from astro_galflow.backends.export import SAMPLER_INPUTS, SAMPLER_OUTPUTS
-
 from galflow_tensorrt.profiles import ShapeProfile, batch_chunks
 
 __all__ = ["EngineBuildError", "build_engine", "TensorRTSampler"]

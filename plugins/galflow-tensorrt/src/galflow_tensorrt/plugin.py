@@ -37,7 +37,6 @@ def galflow_compile_head(head, example_inputs, device, config):
     if config.backend != "tensorrt":
         return None
     from astro_galflow.backends.selection import compile_head
-
     from galflow_tensorrt.backend import TensorRTBackend, unavailable_reason
 
     reason = unavailable_reason(device)

@@ -1,0 +1,140 @@
+"""The documented recipe that trains the shipped ``sim-default`` and ``sim-photometry`` models.
+
+Run from the repository root (about an hour on 2 CPU cores)::
+
+    python -m astro_galflow.training.shipped --workdir runs/ship --install
+
+Steps, each skipped when its output already exists (so an interrupted run resumes):
+
+1. simulate the training survey (``galflow simulate``, seed 2026, 20,000 galaxies with
+   gri cutouts);
+2. train the image VAE on the first ``--vae-rows`` galaxies' training split (the paper's
+   architecture: 3 conv layers k4 s2 p1; channels 16/32/32 keep the weights file small);
+3. train the image + photometry heads (``sim-default``) and the photometry-only heads
+   (``sim-photometry``), each an ensemble of ``--ensemble`` members, on the training split
+   of all galaxies, with the validation split for early stopping;
+4. with ``--install``, copy both model directories (without checkpoints) into
+   ``astro_galflow/data/models/``.
+
+The test split (15 %, by hash of ``source_id``) is never seen by any stage; ``galflow
+evaluate`` reports on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from astropy.table import QTable
+
+__all__ = ["main"]
+
+VAE_CHANNELS = (16, 32, 32)
+
+
+def _log(message: str) -> None:
+    print(f"[shipped {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _vae_subset(catalog: Path, rows: int) -> Path:
+    subset = catalog.with_name("vae_subset.fits")
+    if not subset.exists():
+        table = QTable.read(catalog)
+        table[:rows].write(subset)  # same meta, so it points at the same cutouts file
+    return subset
+
+
+def main(argv=None) -> int:
+    """Run the recipe; returns an exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m astro_galflow.training.shipped", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--workdir", type=Path, default=Path("runs/ship"))
+    parser.add_argument("--n", type=int, default=20000, help="simulated galaxies")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--vae-rows", type=int, default=9000, help="galaxies whose training split trains the VAE")
+    parser.add_argument("--vae-epochs", type=int, default=12)
+    parser.add_argument("--flow-epochs", type=int, default=120)
+    parser.add_argument("--ensemble", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--install", action="store_true", help="copy the models into astro_galflow/data/models")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from astro_galflow.models import MODELS_DIR
+    from astro_galflow.training.flow_stage import train_flows
+    from astro_galflow.training.vae_stage import train_vae
+
+    torch.set_num_threads(args.threads)
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    catalog = work / "train.fits"
+    command = " ".join(["python -m astro_galflow.training.shipped", *(argv if argv is not None else sys.argv[1:])])
+
+    if not catalog.exists():
+        _log(f"simulating {args.n} galaxies")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "astro_galflow",
+                "simulate",
+                str(catalog),
+                "-n",
+                str(args.n),
+                "--seed",
+                str(args.seed),
+            ],
+            check=True,
+        )
+    vae_dir = work / "vae"
+    if not (vae_dir / "card.json").exists():
+        _log("training the VAE")
+        train_vae(
+            _vae_subset(catalog, args.vae_rows),
+            vae_dir,
+            epochs=args.vae_epochs,
+            patience=3,
+            seed=args.seed,
+            channels=VAE_CHANNELS,
+            resume=True,
+            command=command,
+            log=_log,
+        )
+    models = {
+        "sim-default": {"vae_dir": vae_dir},
+        "sim-photometry": {"vae_dir": None},
+    }
+    for name, extra in models.items():
+        out = work / name
+        if not (out / "card.json").exists():
+            _log(f"training {name}")
+            train_flows(
+                catalog,
+                out,
+                ensemble=args.ensemble,
+                epochs=args.flow_epochs,
+                patience=12,
+                seed=args.seed,
+                name=name,
+                resume=True,
+                command=command,
+                log=_log,
+                **extra,
+            )
+        if args.install:
+            target = MODELS_DIR / name
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(out, target, ignore=shutil.ignore_patterns("checkpoints"))
+            _log(f"installed {name} -> {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The real-data photo-z benchmark runs end to end on the small real subsets."""
+
+import json
+
+import numpy as np
+
+from astro_galflow.realdata.benchmark import TARGETS, main
+
+
+def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    argv = [
+        "--data-dir",
+        str(sdss_data_dir),
+        "--out",
+        str(out),
+        "--ensemble",
+        "2",
+        "--epochs",
+        "2",
+        "--patience",
+        "2",
+        "-n",
+        "40",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train_sources"] == ["mgs"] and metrics["headline"] == "mgs_test"
+    assert metrics["n_train"] == metrics["selection"]["mgs"]["final"]["train"]
+    head = metrics["results"]["mgs_test"]
+    assert head["n"] == metrics["selection"]["mgs"]["final"]["test"]
+    assert set(head["baselines"]) == {"knn", "mlp", "gbm"}
+    assert head["flow"]["uncertainty"]["n_members"] == 2
+    assert set(TARGETS) | {"beats_every_baseline"} == set(metrics["targets"])
+    assert all(isinstance(t["met"], bool) for t in metrics["targets"].values())
+    assert {p["source"].split(",")[0] for p in metrics["published"]} >= {"Pasquet et al. 2019", "Beck et al. 2016"}
+    assert {"dr14_test", "hw_test"} <= set(metrics["results"])
+    assert np.isfinite(head["flow"]["crps"])
+    assert set(metrics["extinction_check"]) == {"mgs", "dr14", "hw"}
+    assert {"predicted_vs_true.png", "pit.png", "posterior_one_galaxy.png"} == set(metrics["figures"])
+    assert "MGS test" in capsys.readouterr().out
