@@ -7,6 +7,8 @@ reuse unchanged; :func:`infer_table` runs it over an in-memory table in bounded 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from astropy.table import QTable, vstack
 
@@ -61,6 +63,13 @@ def compile_samplers(model, *, config: GalflowConfig, pm) -> dict:
         result = pm.hook.galflow_compile_head(head=module, example_inputs=example, device=config.device, config=config)
         if result is not None:
             compiled[name] = result
+    encoder = model.image_encoder()
+    if encoder is not None:
+        # The image encoder costs as much as the flows; it runs on the same backend
+        # (ONNX Runtime on CPU under "auto"), chosen by the same config.
+        from astro_galflow.backends.encoder import compile_encoder
+
+        compiled["image"] = compile_encoder(encoder, encoder.example_inputs(batch_size=4)[0], config.device, config)
     return compiled
 
 
@@ -189,7 +198,7 @@ def run_chunk(
                 out[column].info.description = description
     for name, values in extra.items():
         out[name] = values
-    _add_meta(out, model, config, pm)
+    _add_meta(out, model, config, pm, (compiled or {}).get("joint"))
     pm.hook.galflow_modify_table(table=out, config=config)
     out.add_index(SPATIAL_INDEX_COLUMN)
     validate_posterior_table(out, check_healpix=False)
@@ -202,7 +211,9 @@ def _deg():
     return u.deg
 
 
-def _add_meta(out: QTable, model, config: GalflowConfig, pm) -> None:
+def _add_meta(out: QTable, model, config: GalflowConfig, pm, sampler) -> None:
+    from astro_galflow.backends.selection import describe_backend
+
     provenance = {}
     for result in pm.hook.galflow_provenance(config=config):
         provenance.update(result or {})
@@ -211,7 +222,9 @@ def _add_meta(out: QTable, model, config: GalflowConfig, pm) -> None:
     provenance["plugins"] = {info.name: f"{info.distribution} {info.version}".strip() for info in list_plugins(pm)}
     out.meta["model"] = model.name
     out.meta["model_sha256"] = dict(model.card.get("sha256", {}))
-    out.meta["backend"] = config.backend
+    # Version objects (e.g. torch's TorchVersion) are str subclasses that YAML-based
+    # writers refuse; the meta holds plain JSON types only.
+    out.meta["backend"] = json.loads(json.dumps(describe_backend(config, sampler), default=str))
     out.meta["n_samples"] = config.n_samples
     out.meta["seed"] = config.seed
     out.meta["config"] = config.to_meta()

@@ -57,7 +57,7 @@ FORMATS = {
 }
 
 # Meta entries that are not scalars (FITS header cards hold only scalars).
-_STRUCTURED_META = ("provenance", "config", "posterior_flag_bits", "parameters", "model_card", "model_sha256")
+_STRUCTURED_META = ("provenance", "config", "posterior_flag_bits", "parameters", "model_card", "model_sha256", "backend")
 _FITS_META_KEY = "GALFLOW_META"
 
 

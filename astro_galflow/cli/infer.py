@@ -29,7 +29,11 @@ def add_parser(subparsers):
     parser.add_argument("-n", "--n-samples", type=int, default=1000, help="posterior samples per object")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (same seed, same table)")
     parser.add_argument("--batch-size", type=int, default=512, help="objects per forward pass")
-    parser.add_argument("--backend", default="auto", help="auto|eager|compile|onnxruntime|tensorrt")
+    parser.add_argument(
+        "--backend",
+        default="auto",
+        help="auto|eager|compile|onnxruntime|cuda-graphs|tensorrt (auto: ONNX Runtime on CPU, CUDA graphs on GPU)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--quantiles", default="0.16,0.5,0.84", help="comma-separated quantiles to write")
     parser.add_argument("--store-samples", action="store_true", help="also write the N x S sample columns")

@@ -121,3 +121,7 @@ class ImageFeatures(nn.Module):
     def forward(self, cutouts: torch.Tensor) -> torch.Tensor:
         """Features ``(n, 2 * latent_dim)`` of nanomaggie cutouts."""
         return self.vae.features(torch.asinh(cutouts / self.softening))
+
+    def features(self, cutouts: torch.Tensor) -> torch.Tensor:
+        """Same as :meth:`forward`; the interface :func:`astro_galflow.backends.encoder.compile_encoder` expects."""
+        return self.forward(cutouts)

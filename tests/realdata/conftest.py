@@ -26,6 +26,7 @@ def sdss_data_dir(tmp_path, sdss_files):
         "mgs": "mgs_photoz/SDSS_MGS.train",
         "dr14": "skyserver_dr14/skyserver_dr14_10k.csv",
         "hw": "photoz_hw/sdss_redshift.csv",
+        "mpajhu": "skyserver_mpajhu_sample/joined_specphoto_galspecline.csv",
     }
     for key, rel in layout.items():
         dest = tmp_path / rel

@@ -38,5 +38,8 @@ def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, 
     assert {"dr14_test", "hw_test"} <= set(metrics["results"])
     assert np.isfinite(head["flow"]["crps"])
     assert set(metrics["extinction_check"]) == {"mgs", "dr14", "hw"}
+    independent = metrics["specphoto_independent"]
+    assert independent["found"] is True and independent["n_read"] == 11 and independent["n"] == 10
+    assert "coverage_68" in independent["flow"]
     assert {"predicted_vs_true.png", "pit.png", "posterior_one_galaxy.png"} == set(metrics["figures"])
     assert "MGS test" in capsys.readouterr().out
