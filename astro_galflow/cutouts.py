@@ -78,9 +78,13 @@ def bad_cutout_mask(images: np.ndarray) -> np.ndarray:
     """
     images = np.asarray(images)
     flat = images.reshape(images.shape[0], images.shape[1], -1)
-    nonfinite = ~np.isfinite(flat).all(axis=(1, 2))
-    with np.errstate(invalid="ignore"):
-        constant = (np.nanmax(flat, axis=2) == np.nanmin(flat, axis=2)).any(axis=1)
+    finite = np.isfinite(flat)
+    nonfinite = ~finite.all(axis=(1, 2))
+    # max/min over the finite pixels only (np.nanmax would warn on all-NaN bands); a band
+    # with no finite pixel has max -inf < min +inf and counts as constant too.
+    highest = np.where(finite, flat, -np.inf).max(axis=2)
+    lowest = np.where(finite, flat, np.inf).min(axis=2)
+    constant = (highest <= lowest).any(axis=1)
     return nonfinite | constant
 
 

@@ -63,7 +63,7 @@ def compile_samplers(model, *, config: GalflowConfig, pm) -> dict:
         result = pm.hook.galflow_compile_head(head=module, example_inputs=example, device=config.device, config=config)
         if result is not None:
             compiled[name] = result
-    encoder = model.image_encoder()
+    encoder = model.image_encoder() if model.requires_cutouts else None
     if encoder is not None:
         # The image encoder costs as much as the flows; it runs on the same backend
         # (ONNX Runtime on CPU under "auto"), chosen by the same config.

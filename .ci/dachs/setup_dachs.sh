@@ -54,6 +54,13 @@ serve_stop() {
   die "port ${DACHS_PORT} still in use after stopping DaCHS"
 }
 serve_start() {
+  # Jobs a crashed server left EXECUTING or QUEUED would hold its execution slots for
+  # ever and block every later async job; with the server down none of them can run.
+  if [[ -n "$(pg_lsclusters -h 2>/dev/null | awk '$4=="online"')" ]]; then
+    runuser -u postgres -- psql -X -q -d gavo -c \
+      "UPDATE tap_schema.tapjobs SET phase = 'ABORTED' WHERE phase IN ('EXECUTING', 'QUEUED')" \
+      >"$LOG_DIR/abort-stale-jobs.log" 2>&1 || true
+  fi
   step serve-start as_root_clean dachs serve start
   for _ in $(seq 120); do
     curl -fsS -o /dev/null "${DACHS_URL}/tap/capabilities" 2>/dev/null && return 0

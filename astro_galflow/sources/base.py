@@ -12,14 +12,16 @@ from typing import ClassVar
 
 import astropy.units as u
 
+from astro_galflow.exceptions import GalflowError
+
 __all__ = ["DataSource", "SourceError", "BandMismatchError"]
 
 
-class SourceError(RuntimeError):
+class SourceError(GalflowError, RuntimeError):
     """A data source could not deliver what was asked (names the service and query)."""
 
 
-class BandMismatchError(ValueError):
+class BandMismatchError(GalflowError, ValueError):
     """The bands or pixel scale of a source do not match what a model was trained on."""
 
 

@@ -175,6 +175,29 @@ def _check_overflow(result, *, maxrec, service, query, on_overflow):
         raise RowLimitError(msg + "; raise the row limit, narrow the query or page through it")
 
 
+def _run_async(svc, query, *, maxrec, uploads, timeout):
+    """Run a UWS job and delete it whatever happens.
+
+    pyvo's ``run_async`` leaves the job on the server when waiting fails; a job left
+    executing there keeps one of the service's execution slots, and enough of them
+    block every later job. Deleting it (which aborts it) frees the slot.
+    """
+    import requests
+    from pyvo.dal import DALServiceError
+
+    job = svc.submit_job(query, maxrec=maxrec, uploads=uploads)
+    try:
+        job.run()
+        job.wait(timeout=timeout)
+        job.raise_if_error()
+        return job.fetch_result()
+    finally:
+        try:
+            job.delete()
+        except (DALServiceError, requests.RequestException) as exc:
+            log.info("could not delete TAP job %s: %s", job.url, exc)
+
+
 def run_query(
     tap_url: str,
     query: str,
@@ -234,7 +257,7 @@ def run_query(
             if mode == "sync":
                 result = svc.run_sync(query, maxrec=maxrec, uploads=uploads)
             else:
-                result = svc.run_async(query, maxrec=maxrec, uploads=uploads, timeout=policy.timeout)
+                result = _run_async(svc, query, maxrec=maxrec, uploads=uploads, timeout=policy.timeout)
         _check_overflow(result, maxrec=maxrec, service=label, query=query, on_overflow=on_overflow)
         return result.to_table()
 

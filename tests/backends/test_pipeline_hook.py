@@ -12,6 +12,10 @@ from .conftest import assert_parity
 
 
 class _Model:
+    """The part of GalflowModel that compile_samplers uses (a photometry-only model)."""
+
+    requires_cutouts = False
+
     def __init__(self, sampler):
         self._sampler = sampler
 

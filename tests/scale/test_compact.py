@@ -54,7 +54,9 @@ def test_quantile_levels_need_two():
 def compact_pm():
     from astro_galflow.plugins import get_plugin_manager
 
-    return get_plugin_manager(load_entrypoints=False, plugins=(compact,))
+    pm = get_plugin_manager(load_entrypoints=False)
+    assert pm.is_registered(compact), "compact PDFs are a built-in plugin"
+    return pm
 
 
 @pytest.mark.parametrize(

@@ -153,6 +153,25 @@ def _can_restart(dachs_url):
 SLOW_QUERY = "SELECT COUNT(*) AS n FROM dbo.photoobj AS a, dbo.photoobj AS b, dbo.galspecline AS c"
 
 
+def _live_jobs(tap_url):
+    import re
+    import urllib.request
+
+    with urllib.request.urlopen(tap_url + "/async", timeout=10) as response:
+        phases = re.findall(r"<uws:phase>(\w+)</uws:phase>", response.read().decode())
+    return sum(p in ("QUEUED", "EXECUTING") for p in phases)
+
+
+@pytest.mark.dachs
+@pytest.mark.dachs_exclusive
+def test_async_job_given_up_on_is_deleted_from_the_server(tap_url):
+    # a job left running would hold one of the server's execution slots for ever
+    assert _live_jobs(tap_url) == 0
+    with pytest.raises(SourceError, match="async"):
+        run_query(tap_url, SLOW_QUERY, service="DaCHS", mode="async", policy=RetryPolicy(retries=0, timeout=0.3))
+    assert _live_jobs(tap_url) == 0
+
+
 @pytest.mark.dachs
 @pytest.mark.dachs_exclusive
 def test_server_crash_mid_query_and_restart_is_survived(dachs_url, tap_url):
