@@ -21,7 +21,7 @@ from astro_galflow.inputs import as_qtable, check_columns, column_values, flag_c
 from astro_galflow.params import get_parameter
 from astro_galflow.table import add_parameter_columns, new_posterior_table, validate_posterior_table
 
-__all__ = ["infer_table", "run_chunk", "chunk_seed", "compile_samplers", "unusable_mask"]
+__all__ = ["infer_table", "run_chunk", "chunk_seed", "compile_samplers", "unusable_mask", "resolve_run"]
 
 #: Flags that make a row impossible to infer (its posterior columns stay NaN).
 _BLOCKING_FLAGS = PosteriorFlag.BAD_PHOTOMETRY | PosteriorFlag.BAD_CUTOUT
@@ -36,7 +36,8 @@ def chunk_seed(seed: int, key: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(key)]).generate_state(1, dtype=np.uint32)[0])
 
 
-def _resolve(pm, model, config):
+def resolve_run(pm, model, config):
+    """``(pm, model)``, building the plugin manager and loading ``config.model`` where None."""
     if pm is None:
         from astro_galflow.plugins import get_plugin_manager
 
@@ -263,7 +264,7 @@ def infer_table(
         Show a progress bar (tqdm) on standard error.
     """
     config = config or GalflowConfig()
-    pm, model = _resolve(pm, model, config)
+    pm, model = resolve_run(pm, model, config)
     pm.hook.galflow_configure.call_historic(kwargs={"config": config})
     try:
         compiled = compile_samplers(model, config=config, pm=pm) if len(table) else {}

@@ -155,7 +155,9 @@ def stream_infer(
         )
         if journal is None:
             return output_path
-        pm, model = _resolve(pm, model, config)
+        from astro_galflow.pipeline import resolve_run
+
+        pm, model = resolve_run(pm, model, config)
         cutout_array = _open_cutouts(cutouts)
         pm.hook.galflow_configure.call_historic(kwargs={"config": config})
         try:
@@ -201,18 +203,6 @@ def _open_journal(reader, input_path, output_path, parts_dir, config, chunk_rows
         raise InputError(f"output {os.fspath(output_path)!r} exists; pass overwrite=True (--overwrite) to replace it")
     journal.save()
     return journal
-
-
-def _resolve(pm, model, config):
-    if pm is None:
-        from astro_galflow.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-    if model is None:
-        from astro_galflow.models import load_model
-
-        model = load_model(config.model)
-    return pm, model
 
 
 def _run_chunks(
