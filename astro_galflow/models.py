@@ -191,6 +191,11 @@ class GalflowModel:
         joint = self._members[0] if self.n_members == 1 else EnsembleSampler(self._members).eval()
         return {"joint": joint}
 
+    @property
+    def vae(self):
+        """The frozen :class:`~astro_galflow.encoders.vae.ImageVAE` (encoder and decoder), or None."""
+        return self._vae
+
     def image_encoder(self):
         """The pure ``cutouts -> [mu, sigma]`` module (:class:`~astro_galflow.encoders.vae.ImageFeatures`), or None.
 

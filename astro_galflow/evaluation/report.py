@@ -47,7 +47,7 @@ def standard_figures(result, *, model=None, umap: bool = True, galaxy: int = 0) 
             {p: s[k] for p, s in result.samples.items()}, {p: t[k] for p, t in result.truth.items()}
         )
     first = next(iter(result.truth), None)
-    vae = getattr(model, "_vae", None)
+    vae = getattr(model, "vae", None)
     if vae is not None and result.features is not None:
         import torch
 

@@ -96,7 +96,7 @@ def test_standard_figures_of_an_image_model_include_latent_traversal(posterior):
             return torch.ones(len(z), 3, 16, 16) * z[:, 2, None, None, None]
 
     class FakeModel:
-        _vae = FakeVAE()
+        vae = FakeVAE()
 
     result = EvaluationResult(
         metrics={},
