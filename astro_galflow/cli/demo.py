@@ -34,27 +34,49 @@ def add_parser(subparsers):
     return parser
 
 
-def _figures(table, posterior, samples, model):
+def _values(column):
     import numpy as np
-    from matplotlib.figure import Figure
 
-    from astro_galflow.evaluation.plots import corner_figure, pit_figure, predicted_vs_true_figure
+    return np.asarray(getattr(column, "value", column), dtype=np.float64)
 
-    have = [p for p in model.parameters if p in table.colnames]
-    truth = {}
-    draws = {}
-    for p in have:
-        t = np.asarray(getattr(table[p], "value", table[p]), dtype=np.float64)
+
+def _model_space(table, samples, model):
+    """Truth and draws per parameter in the space the model learns in (log1p for line fluxes).
+
+    Rows without a posterior, and O/H of galaxies whose metallicity is not measurable, are
+    left out.
+    """
+    import numpy as np
+
+    from astro_galflow.params import get_parameter
+
+    truth, draws = {}, {}
+    for p in model.parameters:
+        if p not in table.colnames:
+            continue
+        spec = get_parameter(p)
+        t = _values(table[p])
         ok = np.isfinite(t) & np.isfinite(samples[p]).all(axis=1)
         if p == "oh_12" and "metallicity_detectable" in table.colnames:
             ok &= np.asarray(table["metallicity_detectable"], dtype=bool)
-        truth[p], draws[p] = t[ok], samples[p][ok]
+        truth[p], draws[p] = spec.to_model_space(t[ok]), spec.to_model_space(samples[p][ok])
+    return truth, draws
+
+
+def _figures(table, posterior, samples, model):
+    from matplotlib.figure import Figure
+
+    from astro_galflow.evaluation.plots import corner_figure, pit_figure, predicted_vs_true_figure
+    from astro_galflow.params import get_parameter
+
+    truth, draws = _model_space(table, samples, model)
+    first = {p: get_parameter(p) for p in model.parameters}
     figures = {
         "predicted_vs_true": predicted_vs_true_figure(truth, draws),
         "pit_calibration": pit_figure(truth, draws),
         "corner_galaxy0": corner_figure(
-            {p: samples[p][0] for p in model.parameters},
-            {p: float(np.asarray(getattr(table[p], "value", table[p]))[0]) for p in have},
+            {p: spec.to_model_space(samples[p][0]) for p, spec in first.items()},
+            {p: float(first[p].to_model_space(_values(table[p])[0])) for p in truth},
         ),
     }
     sky = Figure(figsize=(5.5, 4.5), layout="constrained")
@@ -120,17 +142,15 @@ def run(args) -> int:
     from astro_galflow.evaluation.report import write_report
 
     figures = _figures(catalog.table, posterior, samples, model)
-    summary = {}
-    for p in model.parameters:
-        t = np.asarray(getattr(catalog.table[p], "value", catalog.table[p]), dtype=np.float64)
-        ok = np.isfinite(t) & np.isfinite(samples[p]).all(axis=1)
-        if p == "oh_12":
-            ok &= np.asarray(catalog.table["metallicity_detectable"], dtype=bool)
-        summary[p] = {
-            "r2": M.r2_score(t[ok], samples[p][ok].mean(axis=1)),
-            "coverage68": M.interval_coverage(t[ok], samples[p][ok], 0.68),
-            "coverage95": M.interval_coverage(t[ok], samples[p][ok], 0.95),
+    truth, draws = _model_space(catalog.table, samples, model)
+    summary = {
+        p: {
+            "r2": M.r2_score(truth[p], draws[p].mean(axis=1)),
+            "coverage68": M.interval_coverage(truth[p], draws[p], 0.68),
+            "coverage95": M.interval_coverage(truth[p], draws[p], 0.95),
         }
+        for p in truth
+    }
     write_report(
         out / "figures",
         {
@@ -150,7 +170,7 @@ def run(args) -> int:
         f"time            : simulate {t_sim:.0f} s, infer {t_infer:.0f} s "
         f"({len(posterior) / max(t_infer, 1e-9):.0f} galaxies/s, {args.n_samples} samples each)"
     )
-    print("\nSIMULATED galaxies (known truth) -- not comparable with real-data numbers:")
+    print("\nSIMULATED galaxies (known truth; line fluxes in log1p space) -- not comparable with real-data numbers:")
     print(f"  {'parameter':<16} {'R2':>6} {'cov68':>6} {'cov95':>6}")
     for p, s in summary.items():
         print(f"  {p:<16} {s['r2']:6.3f} {s['coverage68']:6.3f} {s['coverage95']:6.3f}")

@@ -6,6 +6,10 @@
   with its deterministic train/validation/test split.
 * :mod:`~astro_galflow.realdata.benchmark` — the real-data photo-z benchmark report
   (``python -m astro_galflow.realdata.benchmark``).
+* :mod:`~astro_galflow.realdata.skyserver_jpeg` — approximate inversion of SkyServer
+  colour JPEG cutouts to gri nanomaggie images.
+* :mod:`~astro_galflow.realdata.sim_model_checks` — real-data checks of the simulated
+  models (``python -m astro_galflow.realdata.sim_model_checks``).
 """
 
 from astro_galflow.realdata.readers import (

@@ -37,7 +37,10 @@ __all__ = [
     "jpeg_to_linear",
     "aperture_flux",
     "calibrate_band_scales",
+    "subtract_sky",
     "resample_cutout",
+    "estimate_pixel_scale",
+    "SDSS_MEDIAN_SEEING",
     "psf_fwhm_pixels",
 ]
 
@@ -49,6 +52,8 @@ JPEG_BANDS = ("g", "r", "i")
 SDSS_PIXEL_SCALE = 0.396
 #: Radius of an SDSS-I/II spectroscopic fibre (3 arcsec diameter; York et al. 2000, AJ 120, 1579).
 FIBRE_RADIUS_ARCSEC = 1.5
+#: Median r-band seeing FWHM of SDSS imaging in arcsec (Stoughton et al. 2002, AJ 123, 485).
+SDSS_MEDIAN_SEEING = 1.4
 
 
 def read_jpeg(path) -> np.ndarray:
@@ -137,37 +142,77 @@ def calibrate_band_scales(linear: np.ndarray, fibre_flux: np.ndarray, *, pixel_s
     return np.asarray(scales), np.asarray(scatter)
 
 
-def resample_cutout(image: np.ndarray, pixel_scale: float, *, size: int = 160, target_scale: float = SDSS_PIXEL_SCALE):
-    """Centre-crop (and, if the scales differ, resample) to ``(bands, size, size)`` at ``target_scale``.
+def subtract_sky(linear: np.ndarray, border: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Subtract each band's median over a ``border``-pixel frame; return ``(image, robust sky sigma)``.
 
-    Resampling is linear interpolation (:func:`scipy.ndimage.zoom`) with the surface
-    brightness kept, so flux per pixel scales by ``(target_scale / pixel_scale)**2``.
+    SkyServer JPEGs carry a display pedestal (the sky is not at 0); the simulated cutouts
+    are sky-subtracted, so the pedestal is removed. Sigma is 1.4826 x the frame's MAD.
+    """
+    linear = np.asarray(linear, dtype=np.float64)
+    frame = np.ones(linear.shape[-2:], dtype=bool)
+    frame[border:-border, border:-border] = False
+    values = linear[:, frame]
+    sky = np.median(values, axis=1)
+    sigma = 1.4826 * np.median(np.abs(values - sky[:, None]), axis=1)
+    return (linear - sky[:, None, None]).astype(np.float32), sigma
 
-    Raises
-    ------
-    InputError
-        If the image does not cover ``size`` pixels at ``target_scale``.
+
+def resample_cutout(
+    image: np.ndarray,
+    pixel_scale: float,
+    *,
+    size: int = 160,
+    target_scale: float = SDSS_PIXEL_SCALE,
+    pad_sigma=None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Resample to ``target_scale`` and centre-crop or pad to ``(bands, size, size)``.
+
+    Resampling is linear interpolation (:func:`scipy.ndimage.zoom`) conserving flux, so
+    flux per pixel scales by ``(target_scale / pixel_scale)**2``. A result smaller than
+    ``size`` is padded with Gaussian noise of ``pad_sigma`` per band (in the input's
+    units per input pixel; zeros if None), seeded
+    by ``seed``: invented sky, not data, which the caller must report.
     """
     image = np.asarray(image, dtype=np.float32)
+    flux_factor = (target_scale / pixel_scale) ** 2
     if not np.isclose(pixel_scale, target_scale, rtol=1e-3):
         from scipy.ndimage import zoom
 
-        factor = pixel_scale / target_scale
-        image = zoom(image, (1, factor, factor), order=1) * np.float32((target_scale / pixel_scale) ** 2)
-    h, w = image.shape[-2:]
+        zoom_factor = pixel_scale / target_scale
+        image = zoom(image, (1, zoom_factor, zoom_factor), order=1) * np.float32(flux_factor)
+    else:
+        flux_factor = 1.0
+    bands, h, w = image.shape
     if h < size or w < size:
-        raise InputError(
-            f"a {h}x{w} cutout at {target_scale} arcsec/px is smaller than the {size}x{size} the model needs"
-        )
+        rng = np.random.default_rng(seed)
+        # Interpolation samples rather than averages pixels, so the noise per pixel
+        # scales with the flux factor like the signal does.
+        sigma = np.zeros(bands) if pad_sigma is None else np.asarray(pad_sigma, dtype=np.float64) * flux_factor
+        canvas = (rng.standard_normal((bands, max(h, size), max(w, size))) * sigma[:, None, None]).astype(np.float32)
+        top, left = (canvas.shape[1] - h) // 2, (canvas.shape[2] - w) // 2
+        canvas[:, top : top + h, left : left + w] = image
+        image, h, w = canvas, canvas.shape[1], canvas.shape[2]
     top, left = (h - size) // 2, (w - size) // 2
     return np.ascontiguousarray(image[:, top : top + size, left : left + size])
+
+
+def estimate_pixel_scale(fwhm_px, seeing_arcsec: float = SDSS_MEDIAN_SEEING) -> float:
+    """Arcsec per pixel if the median of per-image smallest source FWHMs is the seeing.
+
+    Compact galaxies are wider than the PSF, so this is an upper bound on the scale when
+    the smallest sources are not stars. Returns NaN when no source was measured.
+    """
+    minima = [float(np.min(f)) for f in fwhm_px if len(f)]
+    return seeing_arcsec / float(np.median(minima)) if minima else float("nan")
 
 
 def psf_fwhm_pixels(image: np.ndarray, *, band: int = 1, exclude_radius: float = 20.0, box: int = 7):
     """FWHM in pixels of the most compact sources away from the centre, as a pixel-scale check.
 
     Finds local maxima of one band brighter than 10 times the image's robust noise and not
-    saturated, outside ``exclude_radius`` of the centre (the target galaxy); for each,
+    the image maximum (possibly saturated), outside ``exclude_radius`` of the centre (the
+    target galaxy); for each,
     FWHM = 2 sqrt(A / pi) with A the area above half the peak in a ``(2 box + 1)`` square.
     Stars are the most compact sources, so the smallest value estimates the seeing FWHM.
 

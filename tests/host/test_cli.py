@@ -82,3 +82,18 @@ def test_infer_real_skyserver_export_through_the_plugin_source(trained, tmp_path
     table = read_posterior_table(out)
     assert len(table) == 200 and set(table["survey"]) == {"sdss"}
     assert np.all(table["posterior_flags"] & PosteriorFlag.NO_EXTINCTION_CORRECTION)
+
+
+def test_demo_writes_table_and_figures(trained, tmp_path, capsys):
+    out = tmp_path / "demo"
+    code = main(["demo", "--out", str(out), "-n", "80", "--n-samples", "64", "--model", str(trained / "model"),
+                 "--backend", "eager"])
+    assert code == 0
+    table = read_posterior_table(out / "posteriors.parquet")
+    validate_posterior_table(table)
+    assert len(table) == 80 and not any(name.endswith("_samples") for name in table.colnames)
+    for name in ("predicted_vs_true", "pit_calibration", "corner_galaxy0", "sky_redshift"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+    printed = capsys.readouterr().out
+    assert "SIMULATED" in printed and "posteriors.parquet" in printed
+    assert main(["demo", "--out", str(out), "-n", "80", "--model", str(trained / "model")]) == 2
