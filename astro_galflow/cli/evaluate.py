@@ -16,7 +16,7 @@ def add_parser(subparsers):
         description=(
             "Evaluate MODEL on the rows of CATALOG in one split (the deterministic split of galflow train) and "
             "write REPORTDIR/metrics.json and PNG figures: R2, RMSE, bias, sigma_NMAD (and redshift outlier "
-            "rates), PIT histogram + KS, 68/95 %% coverage, CRPS, aleatoric/epistemic spread, detectability, "
+            "rates), PIT histogram + KS, 68/95 % coverage, CRPS, aleatoric/epistemic spread, detectability, "
             "and kNN/MLP/gradient-boosting baselines fit on the train rows of the same catalog."
         ),
     )

@@ -165,7 +165,10 @@ def evaluate_model(
         entry = evaluate_samples(truth[ok], samples[p][ok], redshift=p == "redshift")
         if model.n_members > 1:
             blocks = [samples[p][ok][:, a:b] for a, b in member_blocks(n_samples, model.n_members) if b > a]
-            entry["uncertainty"] = M.uncertainty_decomposition(np.stack(blocks))
+            # Members get n_samples // K draws and the first n_samples % K one more; the
+            # decomposition needs equal blocks, so drop the extra draws.
+            size = min(block.shape[1] for block in blocks)
+            entry["uncertainty"] = M.uncertainty_decomposition(np.stack([block[:, :size] for block in blocks]))
         result.metrics["parameters"][p] = entry
         result.truth[p], result.samples[p] = truth[ok], samples[p][ok]
     if "metallicity_detectable" in table.colnames and "oh_12_detectable_probability" in extra:
