@@ -110,8 +110,18 @@ def evaluate_model(
     """
     from astro_galflow.evaluation.baselines import fit_baselines
     from astro_galflow.heads.ensemble import member_blocks
-    from astro_galflow.params import get_parameter
-    from astro_galflow.training.data import split_of
+    from astro_galflow.params import METALLICITY_PARAMETER, get_parameter
+    from astro_galflow.training.data import detectable_of, split_of
+
+    detectable = detectable_of(table)
+
+    def label(p, index):
+        values = get_parameter(p).to_model_space(np.asarray(table[p], dtype=np.float64)[index])
+        if p == METALLICITY_PARAMETER:
+            # O/H is learnt, and only defined, for galaxies with a measurable metallicity
+            # (training masks the others the same way); detectability has its own metrics.
+            values[detectable[index] == 0.0] = np.nan
+        return values
 
     labelled = [p for p in model.parameters if p in table.colnames]
     if not labelled:
@@ -158,7 +168,7 @@ def evaluate_model(
         features=features,
     )
     for p in labelled:
-        truth = get_parameter(p).to_model_space(np.asarray(table[p], dtype=np.float64)[rows])
+        truth = label(p, rows)
         ok = np.isfinite(truth)
         if ok.sum() < 2:
             continue
@@ -182,11 +192,11 @@ def evaluate_model(
             train_rows = np.sort(np.random.default_rng(seed).choice(train_rows, max_baseline_train, replace=False))
         x_train = _features(model, table, train_rows, cutouts, cutout_index, chunk)
         for p in result.truth:
-            y = get_parameter(p).to_model_space(np.asarray(table[p], dtype=np.float64)[train_rows])
+            y = label(p, train_rows)
             fit_rows = np.isfinite(x_train).all(axis=1) & np.isfinite(y)
             if fit_rows.sum() < 2:
                 continue
-            truth_rows = np.isfinite(get_parameter(p).to_model_space(np.asarray(table[p], dtype=np.float64)[rows]))
+            truth_rows = np.isfinite(label(p, rows))
             fitted = fit_baselines(x_train[fit_rows], y[fit_rows], features[truth_rows], names=baselines, seed=seed)
             result.metrics["baselines"][p] = {}
             result.baseline_predictions[p] = {}

@@ -42,8 +42,10 @@ from astro_galflow.realdata import skyserver_jpeg as sj
 
 __all__ = [
     "LINES",
+    "MIN_RESOLVED_SIGMA",
     "log_mbh_mcconnell_ma",
     "read_spectra",
+    "add_portsmouth_masses",
     "convert_jpeg_cutouts",
     "interval_metrics",
     "mahalanobis",
@@ -61,6 +63,11 @@ LINES = {
 }
 
 
+#: Velocity dispersions below this (km/s) are unresolved by the SDSS spectrographs
+#: (instrumental dispersion ~70 km/s; SDSS DR7 documentation of ``VDISP``).
+MIN_RESOLVED_SIGMA = 70.0
+
+
 def log_mbh_mcconnell_ma(sigma_kms) -> np.ndarray:
     """Black-hole mass from velocity dispersion: ``8.32 + 5.64 log10(sigma / 200 km/s)``.
 
@@ -74,8 +81,11 @@ def log_mbh_mcconnell_ma(sigma_kms) -> np.ndarray:
 def read_spectra(spectra_dir) -> dict:
     """Read DR7 ``spec-*.fits`` files: ``{objID: dict}`` with z, sigma, log_mbh, lines, fibre fluxes.
 
-    Line fluxes are spZline ``LINEAREA`` (1e-17 erg/s/cm²), NaN where the fit failed
-    (``LINEAREA_ERR <= 0``); ``calibflux`` is ``CALIBFLUX`` (ugriz fibre fluxes, nanomaggies).
+    Line fluxes are spZline ``LINEAREA`` (1e-17 erg/s/cm², Gaussian fits to the spectrum
+    *without* stellar-continuum subtraction, unlike MPA-JHU), NaN where the fit failed
+    (``LINEAREA_ERR <= 0``) or the flux is not positive (the selection of the MPA-JHU check);
+    ``log_mbh`` is NaN where ``VDISP`` < :data:`MIN_RESOLVED_SIGMA`; ``calibflux`` is
+    ``CALIBFLUX`` (ugriz fibre fluxes, nanomaggies).
     """
     from astropy.io import fits
 
@@ -94,20 +104,48 @@ def read_spectra(spectra_dir) -> dict:
             lines = {}
             for param, (_, spz) in LINES.items():
                 k = names.index(spz)
-                good = zline["LINEAREA_ERR"][k] > 0
+                good = zline["LINEAREA_ERR"][k] > 0 and zline["LINEAREA"][k] > 0
                 lines[param] = float(zline["LINEAREA"][k]) if good else float("nan")
             sigma = float(spec["VDISP"])
+            resolved = sigma >= MIN_RESOLVED_SIGMA
             out[str(spec["BESTOBJID"]).strip()] = {
                 "file": path.name,
                 "ra": float(spec["PLUG_RA"]),
                 "dec": float(spec["PLUG_DEC"]),
                 "redshift": float(spec["Z"]),
                 "velocity_dispersion": sigma,
-                "log_mbh": float(log_mbh_mcconnell_ma(sigma)),
+                "log_mbh": float(log_mbh_mcconnell_ma(sigma)) if resolved else float("nan"),
                 "calibflux": np.asarray(spec["CALIBFLUX"], dtype=np.float64),
                 **lines,
             }
     return out
+
+
+def add_portsmouth_masses(spectra: dict, efeds_path, *, radius_arcsec: float = 2.0) -> int:
+    """Add ``log_mstar`` (Portsmouth, Maraston et al. 2013) to spectra within ``radius_arcsec`` of an eFEDS row.
+
+    ``efeds/sdss_efeds.csv`` has positions and stellar masses but no magnitudes. Entries
+    without a match get NaN. Returns the number matched.
+    """
+    from astropy.coordinates import SkyCoord
+    from astropy.table import Table
+
+    table = Table.read(efeds_path, format="ascii.csv")
+    keys = list(spectra)
+    for key in keys:
+        spectra[key]["log_mstar"] = float("nan")
+    if not keys or len(table) == 0:
+        return 0
+    ours = SkyCoord([spectra[k]["ra"] for k in keys], [spectra[k]["dec"] for k in keys], unit="deg")
+    theirs = SkyCoord(np.asarray(table["ra"], float), np.asarray(table["dec"], float), unit="deg")
+    index, sep, _ = ours.match_to_catalog_sky(theirs)
+    matched = 0
+    for key, row, distance in zip(keys, index, sep.arcsec):
+        mass = float(table["Mstar"][row])
+        if distance <= radius_arcsec and mass > 0:
+            spectra[key]["log_mstar"] = float(np.log10(mass))
+            matched += 1
+    return matched
 
 
 def convert_jpeg_cutouts(image_dir, spectra: dict, *, pixel_scale: float | None = None, seed: int = 0) -> dict:
@@ -176,11 +214,14 @@ def interval_metrics(truth, samples) -> dict:
     The point estimate is the posterior median. R² is ``1 - SSE / SST`` about the truth's
     mean; bias is the median residual; NMAD is 1.4826 x the median absolute deviation of
     the residuals; coverage is the fraction of truths inside the central 68 / 95 % intervals.
+    No truths give ``{"n": 0}``.
     """
     from scipy.stats import spearmanr
 
     truth = np.asarray(truth, dtype=np.float64)
     samples = np.asarray(samples, dtype=np.float64)
+    if truth.size == 0:
+        return {"n": 0}
     point = np.median(samples, axis=1)
     resid = point - truth
     lo68, hi68, lo95, hi95 = np.percentile(samples, [16, 84, 2.5, 97.5], axis=1)
@@ -325,18 +366,21 @@ def _full_model(model, table, cutouts, spectra, n_samples, seed) -> dict:
             continue
         truth = np.asarray([spectra[i][key] for i in table["source_id"]], dtype=np.float64)
         if param in LINES:
-            samples, truth = _log1p_samples(posterior, param), np.log1p(np.clip(truth, 0, None))
+            samples, truth = _log1p_samples(posterior, param), np.log1p(truth)
         else:
             samples = np.asarray(posterior[f"{param}_samples"], dtype=np.float64)
         ok = np.isfinite(truth)
         per_param[param] = interval_metrics(truth[ok], samples[ok])
         for k, i in enumerate(table["source_id"]):
-            per_galaxy[str(i)][param] = [round(float(truth[k]), 3), round(float(np.median(samples[k])), 3)]
+            known = round(float(truth[k]), 3) if ok[k] else None
+            per_galaxy[str(i)][param] = [known, round(float(np.median(samples[k])), 3)]
     for param in ("log_mstar", "log_sfr"):
         if f"{param}_samples" in posterior.colnames:
             med = np.median(np.asarray(posterior[f"{param}_samples"], dtype=np.float64), axis=1)
             for k, i in enumerate(table["source_id"]):
-                per_galaxy[str(i)][param] = [None, round(float(med[k]), 3)]
+                known = spectra[str(i)].get(param, float("nan"))
+                known = round(float(known), 3) if np.isfinite(known) else None
+                per_galaxy[str(i)][param] = [known, round(float(med[k]), 3)]
     return {
         "n_galaxies": len(table),
         "photometry": "SPECOBJ CALIBFLUX fibre fluxes as ugriz (3-arcsec apertures, not extinction-corrected): "
@@ -532,6 +576,8 @@ def main(argv=None) -> int:
     )
     results["lines_photometry_model"] = line_metrics
     spectra = read_spectra(data / "cutouts_spectra" / "spectra")
+    efeds = data / "efeds" / "sdss_efeds.csv"
+    results["portsmouth_mass_matches"] = add_portsmouth_masses(spectra, efeds) if efeds.is_file() else 0
     converted = convert_jpeg_cutouts(
         data / "cutouts_spectra" / "images", spectra, pixel_scale=args.pixel_scale, seed=args.seed
     )

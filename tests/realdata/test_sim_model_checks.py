@@ -138,6 +138,7 @@ def test_interval_metrics_of_a_calibrated_posterior():
     assert m["r2"] == pytest.approx(0.0, abs=0.15)
     perfect = smc.interval_metrics(truth, np.repeat(truth[:, None], 5, axis=1))
     assert perfect["r2"] == 1.0 and perfect["spearman"] == pytest.approx(1.0)
+    assert smc.interval_metrics(np.array([]), np.empty((0, 5))) == {"n": 0}
 
 
 def test_mahalanobis_of_a_standard_normal():
@@ -151,9 +152,24 @@ def test_read_spectra_of_the_copied_dr7_files():
     assert set(spectra) == {p.stem for p in (CUTOUTS / "images").glob("*.jpeg")}
     for entry in spectra.values():
         assert 0 < entry["redshift"] < 0.3
-        assert entry["log_mbh"] == pytest.approx(smc.log_mbh_mcconnell_ma(entry["velocity_dispersion"]))
+        if entry["velocity_dispersion"] >= smc.MIN_RESOLVED_SIGMA:
+            assert entry["log_mbh"] == pytest.approx(smc.log_mbh_mcconnell_ma(entry["velocity_dispersion"]))
+        else:
+            assert np.isnan(entry["log_mbh"])
+        assert all(np.isnan(entry[p]) or entry[p] > 0 for p in smc.LINES)
         assert entry["calibflux"].shape == (5,)
         assert set(smc.LINES) <= set(entry)
+
+
+def test_add_portsmouth_masses_matches_by_position(tmp_path):
+    spectra = smc.read_spectra(CUTOUTS / "spectra")
+    first, second = sorted(spectra)
+    efeds = tmp_path / "efeds.csv"
+    ra, dec = spectra[first]["ra"], spectra[first]["dec"]
+    efeds.write_text(f"ra,dec,z,Mstar\n{ra + 1e-4},{dec},0.1,1e10\n{ra + 1.0},{dec},0.1,1e11\n")
+    assert smc.add_portsmouth_masses(spectra, efeds) == 1
+    assert spectra[first]["log_mstar"] == pytest.approx(10.0)
+    assert np.isnan(spectra[second]["log_mstar"])
 
 
 def test_read_spectra_of_an_empty_folder(tmp_path):
