@@ -57,7 +57,15 @@ FORMATS = {
 }
 
 # Meta entries that are not scalars (FITS header cards hold only scalars).
-_STRUCTURED_META = ("provenance", "config", "posterior_flag_bits", "parameters", "model_card", "model_sha256", "backend")
+_STRUCTURED_META = (
+    "provenance",
+    "config",
+    "posterior_flag_bits",
+    "parameters",
+    "model_card",
+    "model_sha256",
+    "backend",
+)
 _FITS_META_KEY = "GALFLOW_META"
 
 
@@ -219,7 +227,9 @@ def validate_posterior_table(table: QTable, *, check_healpix: bool = True) -> No
         expected = compute_healpix_29(table["ra"].to_value(u.deg), table["dec"].to_value(u.deg))
         wrong = np.flatnonzero(expected != np.asarray(table[SPATIAL_INDEX_COLUMN]))
         if wrong.size:
-            problems.append(f"{SPATIAL_INDEX_COLUMN} disagrees with ra/dec in {wrong.size} row(s), first row {wrong[0]}")
+            problems.append(
+                f"{SPATIAL_INDEX_COLUMN} disagrees with ra/dec in {wrong.size} row(s), first row {wrong[0]}"
+            )
     params = parameters_in(table)
     if not params:
         problems.append("no posterior columns ({parameter}_mean) found")

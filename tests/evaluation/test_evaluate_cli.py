@@ -77,7 +77,9 @@ def test_uncertainty_decomposition_with_uneven_member_blocks(tiny, tmp_path):
     """63 samples over 2 members gives blocks of 32 and 31 draws (crashed before the fix)."""
     catalog, model, _ = tiny
     out = tmp_path / "report"
-    assert main(["evaluate", str(model), str(catalog), "--out", str(out), "-n", "63", "--no-figures",
-                 "--baselines", ""]) == 0
+    assert (
+        main(["evaluate", str(model), str(catalog), "--out", str(out), "-n", "63", "--no-figures", "--baselines", ""])
+        == 0
+    )
     z = json.loads((out / "metrics.json").read_text())["parameters"]["redshift"]
     assert z["uncertainty"]["n_members"] == 2 and z["uncertainty"]["epistemic"] >= 0

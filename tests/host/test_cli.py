@@ -16,8 +16,24 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "sdss"
 def trained(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
     assert main(["simulate", str(work / "sim.fits"), "-n", "300", "--seed", "5", "--no-images"]) == 0
-    assert main(["train", "flows", str(work / "sim.fits"), "--head", "gaussian", "--photometry-only",
-                 "--epochs", "2", "--out", str(work / "model"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "flows",
+                str(work / "sim.fits"),
+                "--head",
+                "gaussian",
+                "--photometry-only",
+                "--epochs",
+                "2",
+                "--out",
+                str(work / "model"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return work
 
 
@@ -37,8 +53,22 @@ def test_no_command_is_a_usage_error(capsys):
 @pytest.mark.parametrize("ext", [".parquet", ".fits", ".ecsv", ".hdf5"])
 def test_simulate_train_infer(trained, tmp_path, ext):
     out = tmp_path / f"post{ext}"
-    code = main(["infer", str(trained / "sim.fits"), str(out), "--model", str(trained / "model"), "-n", "20",
-                 "--no-progress", "--quantiles", "0.025,0.5,0.975", "--batch-size", "64"])
+    code = main(
+        [
+            "infer",
+            str(trained / "sim.fits"),
+            str(out),
+            "--model",
+            str(trained / "model"),
+            "-n",
+            "20",
+            "--no-progress",
+            "--quantiles",
+            "0.025,0.5,0.975",
+            "--batch-size",
+            "64",
+        ]
+    )
     assert code == 0
     table = read_posterior_table(out)
     validate_posterior_table(table)
@@ -57,18 +87,38 @@ def test_stream_and_memory_engines_agree(trained, tmp_path):
 def test_errors_name_the_problem(trained, tmp_path, capsys):
     assert main(["infer", str(tmp_path / "missing.fits"), str(tmp_path / "o.fits")]) == 2
     assert "missing.fits' does not exist" in capsys.readouterr().err
-    assert main(["infer", str(trained / "sim.fits"), str(tmp_path / "o.fits"), "--model", "no-such-model",
-                 "--engine", "memory"]) == 1
+    assert (
+        main(
+            [
+                "infer",
+                str(trained / "sim.fits"),
+                str(tmp_path / "o.fits"),
+                "--model",
+                "no-such-model",
+                "--engine",
+                "memory",
+            ]
+        )
+        == 1
+    )
     assert "no-such-model" in capsys.readouterr().err
     existing = tmp_path / "exists.ecsv"
     existing.write_text("x\n")
-    assert main(["infer", str(trained / "sim.fits"), str(existing), "--model", str(trained / "model"),
-                 "--engine", "memory"]) == 2
+    assert (
+        main(
+            ["infer", str(trained / "sim.fits"), str(existing), "--model", str(trained / "model"), "--engine", "memory"]
+        )
+        == 2
+    )
     assert "--overwrite" in capsys.readouterr().err
     truncated = tmp_path / "truncated.fits"
     truncated.write_bytes((trained / "sim.fits").read_bytes()[:5000])
-    assert main(["infer", str(truncated), str(tmp_path / "t.fits"), "--model", str(trained / "model"),
-                 "--engine", "memory"]) == 2
+    assert (
+        main(
+            ["infer", str(truncated), str(tmp_path / "t.fits"), "--model", str(trained / "model"), "--engine", "memory"]
+        )
+        == 2
+    )
     assert "truncated.fits" in capsys.readouterr().err
     assert main(["infer", str(trained / "sim.fits"), str(tmp_path / "q.fits"), "--quantiles", "0,1"]) == 2
 
@@ -76,8 +126,22 @@ def test_errors_name_the_problem(trained, tmp_path, capsys):
 def test_infer_real_skyserver_export_through_the_plugin_source(trained, tmp_path):
     out = tmp_path / "sky.ecsv"
     with pytest.warns(UserWarning, match="not extinction-corrected"):
-        code = main(["infer", str(DATA / "skyserver_dr14_sample.csv"), str(out), "--source", "skyserver-csv",
-                     "--model", str(trained / "model"), "-n", "8", "--no-progress", "--engine", "memory"])
+        code = main(
+            [
+                "infer",
+                str(DATA / "skyserver_dr14_sample.csv"),
+                str(out),
+                "--source",
+                "skyserver-csv",
+                "--model",
+                str(trained / "model"),
+                "-n",
+                "8",
+                "--no-progress",
+                "--engine",
+                "memory",
+            ]
+        )
     assert code == 0
     table = read_posterior_table(out)
     assert len(table) == 200 and set(table["survey"]) == {"sdss"}
@@ -86,8 +150,21 @@ def test_infer_real_skyserver_export_through_the_plugin_source(trained, tmp_path
 
 def test_demo_writes_table_and_figures(trained, tmp_path, capsys):
     out = tmp_path / "demo"
-    code = main(["demo", "--out", str(out), "-n", "80", "--n-samples", "64", "--model", str(trained / "model"),
-                 "--backend", "eager"])
+    code = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "-n",
+            "80",
+            "--n-samples",
+            "64",
+            "--model",
+            str(trained / "model"),
+            "--backend",
+            "eager",
+        ]
+    )
     assert code == 0
     table = read_posterior_table(out / "posteriors.parquet")
     validate_posterior_table(table)

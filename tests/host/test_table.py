@@ -26,7 +26,7 @@ def _table(n=7, store_samples=True, quantiles=(0.16, 0.5, 0.84)):
         flags=np.zeros(n, dtype=np.int64),
         meta={"model": "test", "provenance": {"versions": {"numpy": np.__version__}}, "n_samples": 50},
     )
-    for name, spec in PARAMETERS.items():
+    for spec in PARAMETERS.values():
         samples = rng.normal(1.0, 0.2, (n, 50))
         samples[-1] = np.nan  # a row without posterior
         add_parameter_columns(table, spec, samples, quantiles=quantiles, store_samples=store_samples)

@@ -38,7 +38,7 @@ def test_autoload_disabled_hides_it(monkeypatch):
 def test_reads_raw_dr14_export_and_host_flags_it():
     from galflow_skyserver import SkyServerCSVSource
 
-    from astro_galflow.inputs import flag_photometry, apply_extinction
+    from astro_galflow.inputs import apply_extinction, flag_photometry
 
     table = SkyServerCSVSource().read_catalog(DATA / "skyserver_dr14_sample.csv")
     assert len(table) == 200 and table.meta["extinction_corrected"] is False
