@@ -265,6 +265,15 @@ def infer_table(
     """
     config = config or GalflowConfig()
     pm, model = resolve_run(pm, model, config)
+    if cutouts is not None and "cutout_index" not in table.colnames:
+        # Cutouts aligned with the rows: make the alignment explicit before batching,
+        # since each batch sees only its own rows.
+        if len(cutouts) != len(table):
+            raise InputError(
+                f"the table has {len(table)} rows and no cutout_index column, but there are {len(cutouts)} cutouts"
+            )
+        table = table.copy(copy_data=False)
+        table["cutout_index"] = np.arange(len(table), dtype=np.int64)
     pm.hook.galflow_configure.call_historic(kwargs={"config": config})
     try:
         compiled = compile_samplers(model, config=config, pm=pm) if len(table) else {}
