@@ -15,7 +15,10 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+ROOT = HERE.parent
+# Relative to the repository root (the scripts run there), so the commands recorded in
+# the JSON results name no path of this machine.
+RESULTS = Path("benchmarks") / "results"
 
 BENCHMARKS = {
     "backends": [
@@ -57,7 +60,7 @@ def main(argv=None) -> int:
     for name in names:
         script, *args = BENCHMARKS[name]
         print(f"== {name}: python benchmarks/{script} {' '.join(args)}", flush=True)
-        code = subprocess.run([sys.executable, str(HERE / script), *args], check=False).returncode
+        code = subprocess.run([sys.executable, f"benchmarks/{script}", *args], cwd=ROOT, check=False).returncode
         if code:
             return code
     return 0
