@@ -242,11 +242,20 @@ class GalflowModel:
                 latents[start : start + batch_size] = np.asarray(encoder(batch), dtype=np.float32)
         return np.concatenate([latents, phot], axis=1)
 
-    def outside_domain(self, features: np.ndarray) -> np.ndarray:
-        """True where a feature lies beyond the training range (widened by 5 % of it)."""
+    @property
+    def feature_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature ``(min, max)`` over the training rows, in :attr:`feature_names` order."""
+        return self._feature_min.copy(), self._feature_max.copy()
+
+    def outside_domain_features(self, features: np.ndarray) -> np.ndarray:
+        """``(n, n_features)``: True where a feature lies beyond the training range (widened by 5 % of it)."""
         margin = DOMAIN_MARGIN * (self._feature_max - self._feature_min)
         with np.errstate(invalid="ignore"):
-            return ((features < self._feature_min - margin) | (features > self._feature_max + margin)).any(axis=1)
+            return (features < self._feature_min - margin) | (features > self._feature_max + margin)
+
+    def outside_domain(self, features: np.ndarray) -> np.ndarray:
+        """True for rows with any feature beyond the training range (``OUTSIDE_TRAINING_DOMAIN``)."""
+        return self.outside_domain_features(features).any(axis=1)
 
     def posterior_samples(
         self, table, cutouts=None, *, n_samples: int, seed: int, compiled=None, batch_size: int = 256

@@ -357,8 +357,7 @@ def _full_model(model, table, cutouts, spectra, n_samples, seed) -> dict:
     posterior = _infer(table, cutouts, model, n_samples, seed)
     features = model.features(table, cutouts[np.asarray(table["cutout_index"])])
     n_image = 2 * model.image_encoder().vae.latent_dim
-    margin = 0.05 * (model._feature_max - model._feature_min)
-    outside = (features < model._feature_min - margin) | (features > model._feature_max + margin)
+    outside = model.outside_domain_features(features)
     truth_cols = {"redshift": "redshift", "log_mbh": "log_mbh", **{p: p for p in LINES}}
     per_param, per_galaxy = {}, {str(i): {} for i in table["source_id"]}
     for param, key in truth_cols.items():
@@ -434,8 +433,7 @@ def check_images(
     real_md, naive_md = mahalanobis(real_lat[:, :d], ref_mu), mahalanobis(naive_lat[:, :d], ref_mu)
     noisy_md = mahalanobis(noisy_lat[:, :d], ref_mu)
     n_image_features = ref_lat.shape[1]
-    fmin = model._feature_min[:n_image_features]
-    fmax = model._feature_max[:n_image_features]
+    fmin, fmax = (bound[:n_image_features] for bound in model.feature_range)
     margin = 0.05 * (fmax - fmin)
 
     def image_ood(lat):
