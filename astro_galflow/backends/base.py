@@ -27,8 +27,15 @@ class Backend:
 
     @classmethod
     def available(cls, device: str = "cpu") -> bool:
-        """Whether this backend can run on ``device`` here."""
-        return device.split(":")[0] in cls.devices
+        """Whether this backend can run on ``device`` here (a CUDA device needs a visible GPU)."""
+        kind = device.split(":")[0]
+        if kind not in cls.devices:
+            return False
+        if kind == "cuda":
+            import torch
+
+            return torch.cuda.is_available()
+        return True
 
     @classmethod
     def versions(cls) -> dict[str, str]:

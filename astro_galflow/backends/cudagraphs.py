@@ -77,11 +77,8 @@ class CudaGraphsBackend(Backend):
 
     @classmethod
     def available(cls, device: str = "cuda") -> bool:
-        if not super().available(device):
-            return False
-        import torch
-
-        return torch.cuda.is_available()
+        """Whether a CUDA GPU is visible (the default device of this backend is CUDA)."""
+        return super().available(device)
 
     @classmethod
     def versions(cls) -> dict[str, str]:

@@ -39,16 +39,6 @@ class EagerBackend(Backend):
         self.options = dict(options or {})
 
     @classmethod
-    def available(cls, device: str = "cpu") -> bool:
-        if not super().available(device):
-            return False
-        if device.startswith("cuda"):
-            import torch
-
-            return torch.cuda.is_available()
-        return True
-
-    @classmethod
     def versions(cls) -> dict[str, str]:
         import torch
 
