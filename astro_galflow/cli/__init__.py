@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     args.argv = ["galflow", *argv]
     try:
-        return int(module.run(args) or 0)
+        return int(module.run(args) or EXIT_OK)
     except (InputError, RegistryError, FileExistsError, FileNotFoundError) as exc:
         print(f"galflow {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
