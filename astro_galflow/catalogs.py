@@ -42,7 +42,9 @@ def read_catalog(path) -> QTable:
     kwargs = {"path": "posterior"} if fmt == "hdf5" else {}
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", category=UserWarning)
+            # A truncated file is an error to report with its name, not a warning
+            # followed by a confusing reshape error; other reader warnings pass through.
+            warnings.filterwarnings("error", message=".*truncated.*")
             table = QTable.read(path, format=fmt, **kwargs) if fmt != "hdf5" else _read_hdf5(path)
     except InputError:
         raise

@@ -46,6 +46,7 @@ __all__ = [
     "flag_photometry",
     "photometry_features",
     "TYPICAL_MAG_ERROR",
+    "as_qtable",
 ]
 
 SDSS_BANDS = ("u", "g", "r", "i", "z")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import astropy.units as u
 import numpy as np
 from astropy.table import QTable, vstack
 
@@ -185,8 +186,8 @@ def run_chunk(
     out = new_posterior_table(
         source_id=table["source_id"],
         survey=survey,
-        ra_deg=column_values(table, "ra", _deg()),
-        dec_deg=column_values(table, "dec", _deg()),
+        ra_deg=column_values(table, "ra", u.deg),
+        dec_deg=column_values(table, "dec", u.deg),
         flags=flags,
     )
     for name in model.parameters:
@@ -204,12 +205,6 @@ def run_chunk(
     out.add_index(SPATIAL_INDEX_COLUMN)
     validate_posterior_table(out, check_healpix=False)
     return out
-
-
-def _deg():
-    import astropy.units as u
-
-    return u.deg
 
 
 def _add_meta(out: QTable, model, config: GalflowConfig, pm, sampler) -> None:

@@ -34,9 +34,8 @@ def _fill(pm: pluggy.PluginManager, hook_name: str, registry: Registry) -> Regis
     # responsible for a duplicate or an invalid class.
     hook = getattr(pm.hook, hook_name)
     for impl in reversed(hook.get_hookimpls()):
-        registry._current_plugin = pm.get_name(impl.plugin) or repr(impl.plugin)
-        impl.function(registry=registry)
-    registry._current_plugin = "<unknown>"
+        with registry.registering_for(pm.get_name(impl.plugin) or repr(impl.plugin)):
+            impl.function(registry=registry)
     return registry
 
 

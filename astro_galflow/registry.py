@@ -9,6 +9,7 @@ later deep in a run.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from astro_galflow.exceptions import GalflowError
@@ -50,6 +51,15 @@ class Registry:
         self.required_attributes = required_attributes
         self._entries: dict[str, RegisteredClass] = {}
         self._current_plugin = "<unknown>"
+
+    @contextmanager
+    def registering_for(self, plugin: str):
+        """Attribute the classes added inside the ``with`` block to ``plugin`` (for messages and listings)."""
+        previous, self._current_plugin = self._current_plugin, plugin
+        try:
+            yield self
+        finally:
+            self._current_plugin = previous
 
     def add(self, cls: type) -> type:
         """Register ``cls`` under ``cls.name``; return it (usable as a decorator).

@@ -141,7 +141,7 @@ def new_posterior_table(*, source_id, survey, ra_deg, dec_deg, flags, meta: dict
         },
     )
     table.meta.setdefault("date", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    table.meta["posterior_flag_bits"] = {name: desc for name, desc in flag_descriptions().items()}
+    table.meta["posterior_flag_bits"] = flag_descriptions()
     table.meta["hats_col_ra"] = "ra"
     table.meta["hats_col_dec"] = "dec"
     table.meta["hats_col_healpix"] = SPATIAL_INDEX_COLUMN

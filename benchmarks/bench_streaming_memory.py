@@ -24,8 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 CHILD = r"""
 import json, sys, time
 import torch
@@ -66,23 +64,10 @@ def write_catalog(path: Path, n_rows: int, *, block: int = 100_000) -> None:
 
 
 def train_tiny_model(directory: Path) -> Path:
-    """A 2-parameter photometry-only Gaussian model trained for 2 epochs."""
-    import torch
+    """A 2-parameter photometry-only Gaussian model trained for 2 epochs on 2,000 rows."""
+    from astro_galflow.testing.models import train_tiny_model as train
 
-    from astro_galflow.testing import make_input_table
-    from astro_galflow.training.flow_stage import train_flows
-
-    torch.set_num_threads(1)
-    table = make_input_table(2000, seed=1)
-    r = table["mag_r"].value
-    table["log_mstar"] = 20.0 - 0.5 * r + np.random.default_rng(0).normal(0.0, 0.1, len(table))
-    table["redshift"] = 0.01 * (r - 10.0)
-    table.write(directory / "train.ecsv")
-    train_flows(
-        directory / "train.ecsv", directory / "model", head="gaussian", parameters=["log_mstar", "redshift"],
-        epochs=2, patience=1, batch_size=256, log=lambda line: None,
-    )  # fmt: skip
-    return directory / "model"
+    return train(directory, n_rows=2000, batch_size=256)
 
 
 def main(argv=None) -> int:

@@ -201,7 +201,9 @@ def make_local_client(n_workers: int = 2, threads_per_worker: int = 1, *, proces
             n_workers=n_workers,
             threads_per_worker=threads_per_worker,
             processes=processes,
-            dashboard_address=None,
+            # None does not switch the dashboard off: it falls back to :8787 on every
+            # interface, which clashes between clusters. Loopback, free port, unless asked.
+            dashboard_address=kwargs.pop("dashboard_address", "127.0.0.1:0"),
             **kwargs,
         )
     client = Client(cluster)

@@ -174,3 +174,17 @@ def test_demo_writes_table_and_figures(trained, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "SIMULATED" in printed and "posteriors.parquet" in printed
     assert main(["demo", "--out", str(out), "-n", "80", "--model", str(trained / "model")]) == 2
+
+
+def test_catalog_with_a_nonstandard_unit_still_reads(tmp_path):
+    """Only truncation is escalated while reading; an odd unit string is a warning, not a lost file."""
+    from astropy.io import fits
+    from astropy.units import UnitsWarning
+
+    from astro_galflow.catalogs import read_catalog
+
+    column = fits.Column(name="note", format="D", unit="furlong/fortnight-ish", array=np.arange(3.0))
+    path = tmp_path / "odd.fits"
+    fits.BinTableHDU.from_columns([column]).writeto(path)
+    with pytest.warns(UnitsWarning):
+        assert len(read_catalog(path)) == 3

@@ -11,17 +11,20 @@ class _Good(DataSource):
 
 def test_add_get_and_duplicates_name_both_plugins():
     reg = Registry("source", DataSource, ("name", "survey"))
-    reg._current_plugin = "first"
-    reg.add(_Good)
+    with reg.registering_for("first"):
+        reg.add(_Good)
     assert reg.get("good") is _Good and "good" in reg and len(reg) == 1
 
     class Again(DataSource):
         name = "good"
         survey = "other"
 
-    reg._current_plugin = "second"
-    with pytest.raises(RegistryError, match=r"registered twice: by plugin 'first'.*by plugin 'second'"):
+    with (
+        reg.registering_for("second"),
+        pytest.raises(RegistryError, match=r"registered twice: by plugin 'first'.*by plugin 'second'"),
+    ):
         reg.add(Again)
+    assert reg.entry("good").plugin == "first"
 
 
 def test_rejects_non_subclass_missing_attribute_and_bad_name():
