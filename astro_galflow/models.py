@@ -41,6 +41,20 @@ DOMAIN_MARGIN = 0.05
 TAIL_CLIP_SIGMA = 5.0
 
 
+def _to_numpy(values) -> np.ndarray:
+    """float32 array of ``values``: a tensor on any device (CUDA backends return GPU tensors) or an array."""
+    if hasattr(values, "detach"):
+        values = values.detach().to("cpu")
+    return np.asarray(values, dtype=np.float32)
+
+
+def _device_of(module):
+    """The device of ``module``'s first parameter (CPU for a module without parameters)."""
+    import torch
+
+    return next((p.device for p in module.parameters()), torch.device("cpu"))
+
+
 def available_models() -> list[str]:
     """Names of the models shipped with the package."""
     if not MODELS_DIR.is_dir():
@@ -239,7 +253,7 @@ class GalflowModel:
         with torch.inference_mode():
             for start in range(0, len(table), batch_size):
                 batch = torch.from_numpy(np.array(cutouts[start : start + batch_size], dtype=np.float32))
-                latents[start : start + batch_size] = np.asarray(encoder(batch), dtype=np.float32)
+                latents[start : start + batch_size] = _to_numpy(encoder(batch))
         return np.concatenate([latents, phot], axis=1)
 
     @property
@@ -333,9 +347,13 @@ class GalflowModel:
                 stop = min(start + batch_size, n)
                 x = torch.from_numpy(np.ascontiguousarray(features[start:stop], dtype=np.float32))
                 eps = torch.randn((stop - start, n_samples, d), generator=generator)
-                out[start:stop] = np.asarray(sampler(x, eps), dtype=np.float32)
+                out[start:stop] = _to_numpy(sampler(x, eps))
                 if detect is not None:
-                    probs = [m.network.detectable_probability(m.standardise(x)) for m in self._members]
+                    # a backend may have moved the (shared) member modules to its device
+                    probs = [
+                        m.network.detectable_probability(m.standardise(x.to(_device_of(m)))).cpu()
+                        for m in self._members
+                    ]
                     detect[start:stop] = torch.stack(probs).mean(0).numpy()
         return out, detect
 

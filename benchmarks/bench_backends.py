@@ -45,8 +45,11 @@ ARCHITECTURE = {"context_dim": 256, "n_couplings": 12, "flow_hidden": 64, "scala
 N_PHOTOMETRY = 9  # 4 colours + 5 magnitudes (encoders/photometry.py)
 
 
-def build_models(seed: int = 0):
-    """The joint sampler and VAE of the default architecture, with random weights."""
+def build_models(seed: int = 0, vae_channels=None):
+    """The joint sampler and VAE of the default architecture, with random weights.
+
+    ``vae_channels`` overrides the encoder's convolution channels (default: ImageVAE's).
+    """
     import torch
 
     from astro_galflow.encoders.vae import ImageVAE
@@ -54,7 +57,7 @@ def build_models(seed: int = 0):
     from astro_galflow.params import PARAMETERS
 
     torch.manual_seed(seed)
-    vae = ImageVAE().eval()
+    vae = (ImageVAE() if vae_channels is None else ImageVAE(channels=tuple(vae_channels))).eval()
     n_features = 2 * vae.latent_dim + N_PHOTOMETRY
     network = JointNetwork(n_features, PARAMETERS, "flow", **ARCHITECTURE)
     with torch.no_grad():

@@ -49,17 +49,24 @@ class CudaGraphSampler:
         return graph, static_context, static_eps, static_out
 
     def __call__(self, context, eps):
-        context = context.to(self.device)
-        eps = eps.to(self.device)
-        key = (tuple(context.shape), tuple(eps.shape), context.dtype, eps.dtype)
-        if key not in self._graphs:
-            self._graphs[key] = self._capture(context, eps)
-        graph, static_context, static_eps, static_out = self._graphs[key]
-        static_context.copy_(context)
-        static_eps.copy_(eps)
-        graph.replay()
-        # The static output is overwritten by the next replay: hand out a copy.
-        return static_out.clone()
+        import torch
+
+        # The static buffers are inference tensors when the graph was captured under
+        # inference mode; copying into them is only allowed in inference mode, so every
+        # call runs there whatever the caller's mode (found on an H200: a capture inside
+        # ``torch.inference_mode()`` followed by a plain call raised).
+        with torch.inference_mode():
+            context = context.to(self.device)
+            eps = eps.to(self.device)
+            key = (tuple(context.shape), tuple(eps.shape), context.dtype, eps.dtype)
+            if key not in self._graphs:
+                self._graphs[key] = self._capture(context, eps)
+            graph, static_context, static_eps, static_out = self._graphs[key]
+            static_context.copy_(context)
+            static_eps.copy_(eps)
+            graph.replay()
+            # The static output is overwritten by the next replay: hand out a copy.
+            return static_out.clone()
 
 
 class CudaGraphsBackend(Backend):

@@ -45,3 +45,22 @@ def test_cuda_graphs_parity_and_replay(small_flow):
         assert_parity(compiled(context, eps), expected)
     assert len(compiled._graphs) == 1
     small_flow.module.to("cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graphs_mixed_inference_mode(small_flow):
+    # Captured inside inference mode, replayed outside it and inside again (the GPU
+    # benchmark's call pattern, which once raised on copying into the static inputs).
+    module = small_flow.module.to("cuda")
+    compiled = CudaGraphsBackend().compile(module, small_flow.inputs(2, 2), device="cuda")
+    context, eps = small_flow.inputs(4, 30, seed=3)
+    with torch.inference_mode():
+        first = compiled(context, eps)
+        expected = module(context.cuda(), eps.cuda())
+    second = compiled(context, eps)
+    with torch.inference_mode():
+        third = compiled(context, eps)
+    for out in (first, second, third):
+        assert_parity(out, expected)
+    small_flow.module.to("cpu")
