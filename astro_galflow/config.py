@@ -33,6 +33,8 @@ class GalflowConfig:
         Quantiles written as ``{param}_pNN`` columns.
     store_samples : bool
         Also write ``{param}_samples`` (N x S) columns.
+    calibrate : bool
+        Apply the model's post-hoc calibration of the marginals (when its card has one).
     options : dict
         Free-form options for plugins (namespaced by plugin name by convention).
     """
@@ -45,6 +47,7 @@ class GalflowConfig:
     batch_size: int = 512
     quantiles: tuple = DEFAULT_QUANTILES
     store_samples: bool = False
+    calibrate: bool = True
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):

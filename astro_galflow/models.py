@@ -139,6 +139,9 @@ class GalflowModel:
     image_bands : tuple of str or None
     pixel_scale : `~astropy.units.Quantity` or None
     requires_cutouts : bool
+    calibration : astro_galflow.calibration.QuantileRecalibration or None
+        The card's post-hoc recalibration of the marginals, applied by
+        :meth:`posterior_samples` unless ``calibrate=False``.
     """
 
     def __init__(self, directory, card: dict):
@@ -156,7 +159,23 @@ class GalflowModel:
         feats = card["features"]
         self._feature_min = np.asarray(feats["min"], dtype=np.float64)
         self._feature_max = np.asarray(feats["max"], dtype=np.float64)
+        self.calibration = self._calibration()
         self._members, self._vae = self._build()
+
+    def _calibration(self):
+        from astro_galflow.calibration import QuantileRecalibration
+
+        entry = self.card.get("calibration")
+        if entry is None:
+            return None
+        try:
+            calibration = QuantileRecalibration.from_card(entry)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"model {self.name!r}: invalid calibration in its card: {exc}") from exc
+        unknown = set(calibration.maps) - set(self.parameters)
+        if unknown:
+            raise ModelError(f"model {self.name!r}: calibration names parameters it does not infer: {sorted(unknown)}")
+        return calibration
 
     def _weights(self, filename: str) -> tuple[Path, str]:
         hashes = self.card.get("sha256", {})
@@ -272,7 +291,15 @@ class GalflowModel:
         return self.outside_domain_features(features).any(axis=1)
 
     def posterior_samples(
-        self, table, cutouts=None, *, n_samples: int, seed: int, compiled=None, batch_size: int = 256
+        self,
+        table,
+        cutouts=None,
+        *,
+        n_samples: int,
+        seed: int,
+        compiled=None,
+        batch_size: int = 256,
+        calibrate: bool = True,
     ) -> PosteriorSamples:
         """Joint posterior samples of every row of ``table``.
 
@@ -293,6 +320,8 @@ class GalflowModel:
             compiled sampler); ``"image"`` may replace :meth:`image_encoder`.
         batch_size : int
             Galaxies per sampler call.
+        calibrate : bool
+            Apply the card's :attr:`calibration` (when it has one) to the samples.
 
         Returns
         -------
@@ -305,6 +334,8 @@ class GalflowModel:
         out, detect = self.model_space_samples(
             features, n_samples=n_samples, seed=seed, compiled=compiled, batch_size=batch_size
         )
+        if calibrate and self.calibration is not None:
+            out = self.calibration.apply(out, self.parameters)
         # Far tails of an imperfect flow can leave the physical range (a log1p flux of
         # 800 overflows); clip to the training labels' range widened by 5 sigma.
         targets = self.card["targets"]

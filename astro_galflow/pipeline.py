@@ -170,7 +170,12 @@ def run_chunk(
             compiled = compile_samplers(model, config=config, pm=pm)
         sub_cutouts = None if cutout_rows is None else np.asarray(cutouts[cutout_rows[rows]], dtype=np.float32)
         posterior = model.posterior_samples(
-            table[rows], sub_cutouts, n_samples=s, seed=config.seed if seed is None else seed, compiled=compiled
+            table[rows],
+            sub_cutouts,
+            n_samples=s,
+            seed=config.seed if seed is None else seed,
+            compiled=compiled,
+            calibrate=config.calibrate,
         )
         for name, values in posterior.samples.items():
             samples[name][rows] = values
@@ -221,6 +226,11 @@ def _add_meta(out: QTable, model, config: GalflowConfig, pm, sampler) -> None:
     # Version objects (e.g. torch's TorchVersion) are str subclasses that YAML-based
     # writers refuse; the meta holds plain JSON types only.
     out.meta["backend"] = json.loads(json.dumps(describe_backend(config, sampler), default=str))
+    out.meta["calibration"] = (
+        {"applied": True, **model.calibration.to_card()}
+        if config.calibrate and model.calibration is not None
+        else {"applied": False}
+    )
     out.meta["n_samples"] = config.n_samples
     out.meta["seed"] = config.seed
     out.meta["config"] = config.to_meta()

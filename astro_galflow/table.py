@@ -56,17 +56,9 @@ FORMATS = {
     ".h5": "hdf5",
 }
 
-# Meta entries that are not scalars (FITS header cards hold only scalars).
-_STRUCTURED_META = (
-    "provenance",
-    "config",
-    "posterior_flag_bits",
-    "parameters",
-    "model_card",
-    "model_sha256",
-    "backend",
-)
 _FITS_META_KEY = "GALFLOW_META"
+# FITS header cards hold only scalars; structured meta lives in the JSON card alone.
+_FITS_CARD_TYPES = (str, int, float, bool)
 
 
 class PosteriorTableError(GalflowError):
@@ -277,7 +269,7 @@ def write_posterior_table(table: QTable, path, *, overwrite: bool = False) -> Pa
     if fmt == "fits":
         # FITS headers upper-case keys and hold only scalars: keep the scalars as
         # header cards for other readers, and the exact meta as one JSON card.
-        out.meta = {k: v for k, v in out.meta.items() if k not in _STRUCTURED_META}
+        out.meta = {k: v for k, v in out.meta.items() if isinstance(v, _FITS_CARD_TYPES)}
         out.meta[_FITS_META_KEY] = json.dumps(dict(table.meta), default=str)
     if fmt == "hdf5":
         kwargs = {"path": "posterior", "serialize_meta": True}

@@ -23,6 +23,7 @@ COMMANDS = {
     "train": ("astro_galflow.cli.train", "train the VAE, the posterior heads or a baseline"),
     "infer": ("astro_galflow.cli.infer", "catalog (+ cutouts) in, posterior table out"),
     "evaluate": ("astro_galflow.cli.evaluate", "metrics, calibration and figures on a held-out split"),
+    "calibrate": ("astro_galflow.cli.calibrate", "fit a model's post-hoc calibration on a held-out split"),
     "demo": ("astro_galflow.cli.demo", "simulate a sky patch, infer with sim-default, write table + figures"),
     "plugins": ("astro_galflow.cli.plugins", "list registered plugins, sources, encoders, heads, backends"),
     "crossmatch": ("astro_galflow.cli.crossmatch", "cross-match a table against a TAP service"),

@@ -27,6 +27,9 @@ def add_parser(subparsers):
     parser.add_argument("-n", "--n-samples", type=int, default=1000, help="posterior samples per galaxy")
     parser.add_argument("--seed", type=int, default=0, help="noise seed")
     parser.add_argument("--baselines", default="knn,mlp,gbm", help="comma-separated baselines to fit ('' for none)")
+    parser.add_argument(
+        "--no-calibration", action="store_true", help="evaluate the raw flow, without the model's calibration"
+    )
     parser.add_argument("--no-figures", action="store_true", help="write metrics.json only")
     parser.add_argument("--no-umap", action="store_true", help="skip the UMAP figure (slow first call)")
     return parser
@@ -53,7 +56,15 @@ def run(args) -> int:
     apply_extinction(table, model.photometry_bands)
     cutouts, index = catalog_cutouts(table, args.catalog) if model.requires_cutouts else (None, None)
     result = evaluate_model(
-        model, table, cutouts, index, split=args.split, n_samples=args.n_samples, seed=args.seed, baselines=baselines
+        model,
+        table,
+        cutouts,
+        index,
+        split=args.split,
+        n_samples=args.n_samples,
+        seed=args.seed,
+        baselines=baselines,
+        calibrate=not args.no_calibration,
     )
     result.metrics["catalog"] = str(args.catalog)
     result.metrics["command"] = " ".join(getattr(args, "argv", []))

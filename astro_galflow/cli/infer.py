@@ -37,6 +37,9 @@ def add_parser(subparsers):
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--quantiles", default="0.16,0.5,0.84", help="comma-separated quantiles to write")
     parser.add_argument("--store-samples", action="store_true", help="also write the N x S sample columns")
+    parser.add_argument(
+        "--no-calibration", action="store_true", help="skip the model's post-hoc calibration (raw flow posteriors)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     scale = parser.add_argument_group("survey scale (see the 'Survey scale' guide)")
@@ -70,6 +73,7 @@ def config_from_args(args):
             batch_size=args.batch_size,
             quantiles=quantiles,
             store_samples=args.store_samples,
+            calibrate=not args.no_calibration,
             options={"command": " ".join(args.argv)},
         )
     except ValueError as exc:

@@ -84,6 +84,7 @@ def evaluate_model(
     baselines=("knn", "mlp", "gbm"),
     max_baseline_train: int = 20000,
     chunk: int = 1024,
+    calibrate: bool = True,
 ) -> EvaluationResult:
     """Evaluate ``model`` on the ``split`` rows of a labelled, input-convention ``table``.
 
@@ -102,6 +103,9 @@ def evaluate_model(
         (at most ``max_baseline_train`` of them, a seeded random subset) with the model's features.
     chunk : int
         Rows per posterior call, bounding the memory for cutouts.
+    calibrate : bool
+        Apply the model card's post-hoc calibration (when it has one); False measures
+        the raw flow (what :func:`~astro_galflow.evaluation.calibrate.fit_calibration` fits on).
 
     Raises
     ------
@@ -144,7 +148,7 @@ def evaluate_model(
     extra: dict[str, list] = {}
     for k, r in enumerate(_row_chunks(rows, chunk)):
         post = model.posterior_samples(
-            table[r], _cutouts_of(cutouts, cutout_index, r), n_samples=n_samples, seed=seed + k
+            table[r], _cutouts_of(cutouts, cutout_index, r), n_samples=n_samples, seed=seed + k, calibrate=calibrate
         )
         for p in labelled:
             samples[p].append(get_parameter(p).to_model_space(post.samples[p]))
@@ -161,6 +165,7 @@ def evaluate_model(
             "n_unusable_rows": int(np.sum(~usable)),
             "n_samples": int(n_samples),
             "seed": int(seed),
+            "calibrated": bool(calibrate and model.calibration is not None),
             "space": {p: get_parameter(p).transform for p in labelled},
             "parameters": {},
             "baselines": {},

@@ -13,7 +13,10 @@ Steps, each skipped when its output already exists (so an interrupted run resume
 3. train the image + photometry heads (``sim-default``) and the photometry-only heads
    (``sim-photometry``), each an ensemble of ``--ensemble`` members, on the training split
    of all galaxies, with the validation split for early stopping;
-4. with ``--install``, copy both model directories (without checkpoints) into
+4. fit each model's post-hoc calibration on the validation split
+   (:mod:`astro_galflow.calibration`; what ``galflow calibrate`` does) and store it in
+   its card;
+5. with ``--install``, copy both model directories (without checkpoints) into
    ``astro_galflow/data/models/``.
 
 The test split (15 %, by hash of ``source_id``) is never seen by any stage; ``galflow
@@ -23,6 +26,7 @@ evaluate`` reports on it.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -46,6 +50,20 @@ def _vae_subset(catalog: Path, rows: int) -> Path:
         table = QTable.read(catalog)
         table[:rows].write(subset)  # same meta, so it points at the same cutouts file
     return subset
+
+
+def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
+    from astro_galflow.evaluation.calibrate import fit_calibration, write_calibration
+    from astro_galflow.inputs import apply_extinction
+    from astro_galflow.models import load_model
+    from astro_galflow.training.data import catalog_cutouts, read_catalog
+
+    model = load_model(model_dir)
+    table = read_catalog(catalog)
+    apply_extinction(table, model.photometry_bands)
+    cutouts, index = catalog_cutouts(table, catalog) if model.requires_cutouts else (None, None)
+    provenance = {"catalog": str(catalog), "command": command}
+    write_calibration(model_dir, fit_calibration(model, table, cutouts, index, split="val", provenance=provenance))
 
 
 def main(argv=None) -> int:
@@ -127,6 +145,9 @@ def main(argv=None) -> int:
                 log=_log,
                 **extra,
             )
+        if "calibration" not in json.loads((out / "card.json").read_text()):
+            _log(f"calibrating {name} on the validation split")
+            _calibrate(out, catalog, command)
         if args.install:
             target = MODELS_DIR / name
             if target.exists():

@@ -83,3 +83,65 @@ def test_uncertainty_decomposition_with_uneven_member_blocks(tiny, tmp_path):
     )
     z = json.loads((out / "metrics.json").read_text())["parameters"]["redshift"]
     assert z["uncertainty"]["n_members"] == 2 and z["uncertainty"]["epistemic"] >= 0
+
+
+def test_calibrate_writes_a_calibrated_copy(tiny, tmp_path):
+    from astro_galflow.config import GalflowConfig
+    from astro_galflow.models import load_model
+    from astro_galflow.pipeline import infer_table
+    from astro_galflow.table import read_posterior_table, write_posterior_table
+
+    catalog, model_dir, table = tiny
+    out = tmp_path / "calibrated"
+    code = main(["calibrate", str(model_dir), str(catalog), "--out", str(out), "-n", "64"])
+    assert code == 0
+    raw, calibrated = load_model(model_dir), load_model(out)
+    assert raw.calibration is None and set(calibrated.calibration.maps) == {"redshift"}
+    assert calibrated.card["sha256"] == raw.card["sha256"]  # weights untouched
+    fitted_on = calibrated.card["calibration"]["fitted_on"]
+    assert fitted_on["split"] == "val" and set(fitted_on["raw_pit_ks"]["redshift"]) == {"ks", "p_value"}
+
+    rows = table[:12]
+    kwargs = {"n_samples": 64, "seed": 7}
+    plain = raw.posterior_samples(rows, **kwargs).samples["redshift"]
+    np.testing.assert_array_equal(
+        calibrated.posterior_samples(rows, calibrate=False, **kwargs).samples["redshift"], plain
+    )
+    moved = calibrated.posterior_samples(rows, **kwargs).samples["redshift"]
+    assert not np.array_equal(moved, plain)
+    # monotone per galaxy: in the raw samples' order the calibrated ones never decrease
+    in_raw_order = np.take_along_axis(moved, np.argsort(plain, axis=1), axis=1)
+    assert np.all(np.diff(in_raw_order, axis=1) >= 0)
+
+    config = GalflowConfig(model=str(out), n_samples=32, backend="eager")
+    table_out = infer_table(rows, config=config)
+    assert table_out.meta["calibration"]["applied"] is True
+    for suffix in (".fits", ".parquet", ".ecsv"):  # the maps survive every table format
+        path = write_posterior_table(table_out, tmp_path / f"post{suffix}")
+        assert read_posterior_table(path).meta["calibration"] == table_out.meta["calibration"]
+    config = GalflowConfig(model=str(out), n_samples=32, backend="eager", calibrate=False)
+    assert infer_table(rows, config=config).meta["calibration"] == {"applied": False}
+
+
+def test_evaluate_reports_whether_calibrated(tiny, tmp_path):
+    catalog, model_dir, _ = tiny
+    calibrated = tmp_path / "calibrated"
+    assert (
+        main(["calibrate", str(model_dir), str(catalog), "--out", str(calibrated), "--split", "train", "-n", "32"]) == 0
+    )
+    for extra, expected in (([], True), (["--no-calibration"], False)):
+        out = tmp_path / f"report{len(extra)}"
+        args = ["evaluate", str(calibrated), str(catalog), "--out", str(out), "-n", "32", "--baselines", ""]
+        assert main([*args, "--no-figures", *extra]) == 0
+        assert json.loads((out / "metrics.json").read_text())["calibrated"] is expected
+
+
+def test_calibrate_refuses_existing_out_and_too_few_rows(tiny, tmp_path, capsys):
+    catalog, model_dir, table = tiny
+    assert main(["calibrate", str(model_dir), str(catalog), "--out", str(tmp_path)]) == 2
+    assert "exists" in capsys.readouterr().err
+    small = tmp_path / "small.ecsv"
+    table[:150].write(small)  # its val split (~15 %) is below the minimum rows of a map
+    assert main(["calibrate", str(model_dir), str(small), "--out", str(tmp_path / "new"), "-n", "16"]) == 2
+    assert "enough labelled 'val' rows" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

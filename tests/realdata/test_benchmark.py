@@ -37,6 +37,11 @@ def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, 
     assert {p["source"].split(",")[0] for p in metrics["published"]} >= {"Pasquet et al. 2019", "Beck et al. 2016"}
     assert {"dr14_test", "hw_test"} <= set(metrics["results"])
     assert np.isfinite(head["flow"]["crps"])
+    # the calibration is fitted on the MGS val rows only, and the raw flow is reported beside it
+    calibration = metrics["model"]["calibration"]
+    assert calibration["fitted_on"]["split"] == "val"
+    assert calibration["fitted_on"]["n_rows"] == metrics["selection"]["mgs"]["final"]["val"]
+    assert set(head["flow_uncalibrated"]) >= {"coverage_68", "pit_ks", "sigma_nmad"}
     assert set(metrics["extinction_check"]) == {"mgs", "dr14", "hw"}
     independent = metrics["specphoto_independent"]
     assert independent["found"] is True and independent["n_read"] == 11 and independent["n"] == 10
