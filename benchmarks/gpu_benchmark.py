@@ -153,10 +153,12 @@ def _samplers(sampler, example, args):
         return EagerSampler(torch.compile(module, dynamic=True, mode=mode), device)
 
     # eager fp32 first: it is the reference of every deviation; then the cheap builds of
-    # every precision, then the compiled ones (each compiles for minutes on a cold cache)
-    precisions = ["fp32", *(p for p in args.precisions if p != "fp32")]
+    # every requested precision, then the compiled ones (minutes each on a cold cache)
+    precisions = list(args.precisions)
+    yield "eager", "fp32", lambda: eager("fp32")
     for precision in precisions:
-        yield "eager", precision, lambda p=precision: eager(p)
+        if precision != "fp32":
+            yield "eager", precision, lambda p=precision: eager(p)
         if device == "cuda":
             yield "cuda-graphs", precision, lambda p=precision: graphs(p)
     for precision in precisions:
