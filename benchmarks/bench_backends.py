@@ -69,7 +69,8 @@ def build_models(seed: int = 0, vae_channels=None):
     return sampler.eval(), vae, n_features, d
 
 
-def _timed(fn, repeats: int) -> list[float]:
+def wall_times(fn, repeats: int) -> list[float]:
+    """Seconds of ``repeats`` calls of ``fn`` after one warm-up call."""
     fn()  # warm-up: lazy initialisation, compilation, page faults of first buffers
     times = []
     for _ in range(repeats):
@@ -96,8 +97,8 @@ def matmul_rates(threads: int, repeats: int = 5) -> dict:
         b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
         flops = 2.0 * n**3
-        rates["torch"][n] = flops / np.median(_timed(lambda ta=ta, tb=tb: torch.mm(ta, tb), repeats)) / 1e9
-        rates["numpy"][n] = flops / np.median(_timed(lambda a=a, b=b: a @ b, repeats)) / 1e9
+        rates["torch"][n] = flops / np.median(wall_times(lambda ta=ta, tb=tb: torch.mm(ta, tb), repeats)) / 1e9
+        rates["numpy"][n] = flops / np.median(wall_times(lambda a=a, b=b: a @ b, repeats)) / 1e9
         graph = helper.make_graph(
             [helper.make_node("MatMul", ["a", "b"], ["c"])],
             "mm",
@@ -109,7 +110,9 @@ def matmul_rates(threads: int, repeats: int = 5) -> dict:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        rates["onnxruntime"][n] = flops / np.median(_timed(lambda s=session, a=a: s.run(None, {"a": a}), repeats)) / 1e9
+        rates["onnxruntime"][n] = (
+            flops / np.median(wall_times(lambda s=session, a=a: s.run(None, {"a": a}), repeats)) / 1e9
+        )
     best = {lib: max(r.values()) for lib, r in rates.items()}
     return {"gflops_by_size": rates, "best_gflops": best, "best_overall_gflops": max(best.values())}
 
@@ -205,7 +208,7 @@ def run_worker(spec: dict) -> dict:
         return {"times_s": times}
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     runner = _make_runner(spec)
-    times = _timed(runner, spec["repeats"])
+    times = wall_times(runner, spec["repeats"])
     return {
         "times_s": times,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

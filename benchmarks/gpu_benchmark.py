@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_backends import N_PHOTOMETRY, build_models  # noqa: E402
+from bench_backends import N_PHOTOMETRY, build_models, wall_times  # noqa: E402
 
 QUANTILES = (0.16, 0.5, 0.84)
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -61,14 +61,9 @@ def _device_time(fn, repeats: int, device: str) -> list[float]:
     """Seconds per call: CUDA events on a GPU, the wall clock on the CPU."""
     import torch
 
-    fn()
     if device == "cpu":
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return times
+        return wall_times(fn, repeats)
+    fn()
     torch.cuda.synchronize()
     times = []
     for _ in range(repeats):

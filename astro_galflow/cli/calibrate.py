@@ -37,19 +37,16 @@ def run(args) -> int:
     import numpy as np
 
     from astro_galflow.evaluation.calibrate import fit_calibration, write_calibration
+    from astro_galflow.evaluation.evaluate import read_labelled_catalog
     from astro_galflow.exceptions import InputError
-    from astro_galflow.inputs import apply_extinction
     from astro_galflow.models import load_model
-    from astro_galflow.training.data import catalog_cutouts, read_catalog
 
     if args.n_samples < 10:
         raise InputError(f"--n-samples must be at least 10, got {args.n_samples}")
     if args.out is not None and args.out.exists():
         raise InputError(f"--out {str(args.out)!r} exists; choose a new directory")
     model = load_model(args.model)
-    table = read_catalog(args.catalog)
-    apply_extinction(table, model.photometry_bands)
-    cutouts, index = catalog_cutouts(table, args.catalog) if model.requires_cutouts else (None, None)
+    table, cutouts, index = read_labelled_catalog(args.catalog, model)
     calibration = fit_calibration(
         model,
         table,

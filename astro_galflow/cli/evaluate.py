@@ -38,12 +38,10 @@ def add_parser(subparsers):
 def run(args) -> int:
     """Evaluate and write the report."""
     from astro_galflow.evaluation.baselines import BASELINES
-    from astro_galflow.evaluation.evaluate import evaluate_model
+    from astro_galflow.evaluation.evaluate import evaluate_model, read_labelled_catalog
     from astro_galflow.evaluation.report import standard_figures, write_report
     from astro_galflow.exceptions import InputError
-    from astro_galflow.inputs import apply_extinction
     from astro_galflow.models import load_model
-    from astro_galflow.training.data import catalog_cutouts, read_catalog
 
     baselines = tuple(b for b in args.baselines.split(",") if b)
     unknown = [b for b in baselines if b not in BASELINES]
@@ -52,9 +50,7 @@ def run(args) -> int:
     if args.n_samples < 2:
         raise InputError(f"--n-samples must be at least 2, got {args.n_samples}")
     model = load_model(args.model)
-    table = read_catalog(args.catalog)
-    apply_extinction(table, model.photometry_bands)
-    cutouts, index = catalog_cutouts(table, args.catalog) if model.requires_cutouts else (None, None)
+    table, cutouts, index = read_labelled_catalog(args.catalog, model)
     result = evaluate_model(
         model,
         table,

@@ -16,7 +16,7 @@ import numpy as np
 from astro_galflow.evaluation import metrics as M
 from astro_galflow.exceptions import InputError
 
-__all__ = ["EvaluationResult", "evaluate_model", "evaluate_samples"]
+__all__ = ["EvaluationResult", "evaluate_model", "evaluate_samples", "read_labelled_catalog"]
 
 
 @dataclass
@@ -50,6 +50,22 @@ def evaluate_samples(truth, samples, *, redshift: bool = False, bins: int = 20) 
     out["median_estimate"] = M.point_metrics(truth, np.median(samples, axis=1), redshift=redshift)
     out.update(M.calibration_metrics(truth, samples, bins=bins))
     return out
+
+
+def read_labelled_catalog(path, model):
+    """``(table, cutouts, cutout_index)`` of a labelled catalog file, ready for ``model``.
+
+    Magnitudes are extinction-corrected for the model's bands where the catalog has
+    extinction columns (:func:`astro_galflow.inputs.apply_extinction`); cutouts (memory-mapped)
+    are opened only for image models, else both are None.
+    """
+    from astro_galflow.inputs import apply_extinction
+    from astro_galflow.training.data import catalog_cutouts, read_catalog
+
+    table = read_catalog(path)
+    apply_extinction(table, model.photometry_bands)
+    cutouts, index = catalog_cutouts(table, path) if model.requires_cutouts else (None, None)
+    return table, cutouts, index
 
 
 def _row_chunks(rows: np.ndarray, size: int):

@@ -54,14 +54,11 @@ def _vae_subset(catalog: Path, rows: int) -> Path:
 
 def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
     from astro_galflow.evaluation.calibrate import fit_calibration, write_calibration
-    from astro_galflow.inputs import apply_extinction
+    from astro_galflow.evaluation.evaluate import read_labelled_catalog
     from astro_galflow.models import load_model
-    from astro_galflow.training.data import catalog_cutouts, read_catalog
 
     model = load_model(model_dir)
-    table = read_catalog(catalog)
-    apply_extinction(table, model.photometry_bands)
-    cutouts, index = catalog_cutouts(table, catalog) if model.requires_cutouts else (None, None)
+    table, cutouts, index = read_labelled_catalog(catalog, model)
     provenance = {"catalog": str(catalog), "command": command}
     write_calibration(model_dir, fit_calibration(model, table, cutouts, index, split="val", provenance=provenance))
 
