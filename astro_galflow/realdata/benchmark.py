@@ -27,7 +27,7 @@ import numpy as np
 
 from astro_galflow.realdata.photoz_set import DEFAULT_DATA_DIR, load_photoz_set
 
-__all__ = ["PUBLISHED", "TARGETS", "main", "run_benchmark"]
+__all__ = ["CALIBRATION_MAX_P", "CALIBRATION_MODES", "CROSSFIT_FOLDS", "PUBLISHED", "TARGETS", "main", "run_benchmark"]
 
 #: Published photo-z figures (``../shared/docs/ANCHORS.md``), with their samples, for the report.
 PUBLISHED = [
@@ -105,22 +105,90 @@ def _train(catalog, out, *, ensemble, epochs, patience, seed, with_errors, name,
     )
 
 
-def _calibrate(model_dir, val_rows, *, n_samples, seed) -> dict:
-    """Fit the post-hoc calibration on the MGS ``val`` rows and store it in the model card."""
-    from astro_galflow.calibration import QuantileRecalibration
-    from astro_galflow.evaluation import metrics as M
-    from astro_galflow.evaluation.calibrate import write_calibration
-    from astro_galflow.models import load_model
+#: Calibration rows the benchmark can fit the post-hoc calibration on.
+CALIBRATION_MODES = ("crossfit", "val", "none")
 
-    model = load_model(model_dir)
-    truth = np.asarray(val_rows["redshift"], dtype=np.float64)
+#: The calibration is stored only where the raw PIT of its rows departs from uniform at
+#: this significance (KS p-value): otherwise the map would mostly fit those rows' noise.
+CALIBRATION_MAX_P = 0.05
+
+#: Folds of the cross-fitted calibration rows.
+CROSSFIT_FOLDS = 5
+
+
+def _pit_of(model, rows, *, n_samples, seed) -> np.ndarray:
+    from astro_galflow.evaluation import metrics as M
+
+    truth = np.asarray(rows["redshift"], dtype=np.float64)
     # another noise seed than the evaluation's: the fit must not reuse the reported draws
-    samples = model.posterior_samples(val_rows, n_samples=n_samples, seed=seed + 1, calibrate=False).samples
-    pit = M.pit_values(truth, samples["redshift"].astype(np.float64))
-    fitted_on = {"split": "val", "rows": "SDSS_MGS val rows", "n_rows": int(len(truth)), "n_samples": int(n_samples)}
-    calibration = QuantileRecalibration.from_pit({"redshift": pit}, fitted_on=fitted_on)
-    write_calibration(model_dir, calibration)
-    return calibration.to_card()
+    samples = model.posterior_samples(rows, n_samples=n_samples, seed=seed + 1, calibrate=False).samples
+    return M.pit_values(truth, samples["redshift"].astype(np.float64))
+
+
+def _crossfit_pit(train_table, val_table, workdir, *, folds, ensemble, epochs, patience, seed, with_errors, n_samples):
+    """PIT of every training row under an ensemble trained without its fold (K-fold cross-fitting)."""
+    from astropy.table import vstack
+
+    from astro_galflow.models import load_model
+    from astro_galflow.training.data import split_of
+
+    fold_of = np.random.default_rng(seed + 7).permutation(len(train_table)) % folds
+    pit = np.empty(len(train_table))
+    for fold in range(folds):
+        held = fold_of == fold
+        catalog = vstack([train_table[~held], val_table], metadata_conflicts="silent")
+        if not np.all(split_of(catalog)[: int(np.sum(~held))] == "train"):
+            raise RuntimeError("cross-fitting catalog contains non-train rows")
+        path = Path(workdir) / f"crossfit_{fold}.ecsv"
+        catalog.write(path, overwrite=True)
+        model_dir = Path(workdir) / f"crossfit_model_{fold}"
+        _train(
+            path,
+            model_dir,
+            ensemble=ensemble,
+            epochs=epochs,
+            patience=patience,
+            seed=seed + fold + 1,
+            with_errors=with_errors,
+            name=None,
+            command="calibration cross-fitting",
+            quiet=True,
+        )
+        pit[held] = _pit_of(load_model(model_dir), train_table[held], n_samples=n_samples, seed=seed)
+    return pit
+
+
+def _drop_calibration(model_dir) -> None:
+    import json
+
+    from astro_galflow.models import write_card
+
+    card = json.loads((Path(model_dir) / "card.json").read_text())
+    if card.pop("calibration", None) is not None:
+        write_card(model_dir, card)
+
+
+def _calibrate(model_dir, pit, *, rows: str, n_samples: int) -> dict:
+    """Store the calibration fitted on ``pit`` in the model card when the raw PIT departs from uniform.
+
+    Returns the decision with the raw KS test of the calibration rows.
+    """
+    from astro_galflow.calibration import QuantileRecalibration
+    from astro_galflow.evaluation.calibrate import raw_pit_test, write_calibration
+
+    test = raw_pit_test(pit)
+    decision = {"rows": rows, "n_rows": int(len(pit)), "raw_pit_ks": test["ks"], "p_value": test["p_value"]}
+    decision["applied"] = bool(test["p_value"] < CALIBRATION_MAX_P)
+    if not decision["applied"]:
+        _drop_calibration(model_dir)  # a model passed in may carry an older one
+        decision["reason"] = (
+            f"raw PIT of the calibration rows consistent with uniform (p = {test['p_value']:.2g} >= "
+            f"{CALIBRATION_MAX_P}): a map would mostly fit their noise"
+        )
+        return decision
+    fitted_on = {"split": rows, "n_rows": int(len(pit)), "n_samples": int(n_samples), "raw_pit_ks": test}
+    write_calibration(model_dir, QuantileRecalibration.from_pit({"redshift": pit}, fitted_on=fitted_on))
+    return decision
 
 
 def _flow_metrics(model, table, truth, *, n_samples, seed, calibrate):
@@ -318,7 +386,7 @@ def run_benchmark(
     model_dir=None,
     ship: bool = False,
     learning_curve: bool = False,
-    calibrate: bool = True,
+    calibration_rows: str = "crossfit",
     work_dir=None,
     command: str = "",
     quiet: bool = False,
@@ -333,10 +401,14 @@ def run_benchmark(
         Evaluate this trained model instead of training one.
     ship : bool
         Copy the trained model to ``astro_galflow/data/models/sdss-photoz``.
-    calibrate : bool
-        Fit the post-hoc calibration (:mod:`astro_galflow.calibration`) on the MGS ``val``
-        rows and store it in the model card before evaluating (the ``test`` rows are
-        never used); with ``model_dir`` this rewrites that model's card.
+    calibration_rows : {"crossfit", "val", "none"}
+        Rows whose raw PIT the post-hoc calibration (:mod:`astro_galflow.calibration`) is
+        fitted on: the MGS ``val`` rows under the trained model, and with ``"crossfit"``
+        also every MGS ``train`` row under an ensemble trained without its fold
+        (:data:`CROSSFIT_FOLDS` folds; more rows, less noise in the map). The ``test``
+        rows are never used. The calibration is stored in the model card (with
+        ``model_dir``, that model's) only where the raw PIT of those rows departs from
+        uniform (KS p-value below :data:`CALIBRATION_MAX_P`); the decision is in the report.
     work_dir : path, optional
         Where the training catalogs and models go (default ``out/work``; not part of the report).
     """
@@ -370,13 +442,28 @@ def run_benchmark(
             command=command,
             quiet=quiet,
         )
-    if calibrate:
-        _calibrate(
-            model_dir,
-            catalog[(catalog["split"] == "val") & (catalog["origin"] == "mgs")],
-            n_samples=n_samples,
-            seed=seed,
-        )
+    calibration = {"rows": "none", "applied": False}
+    if calibration_rows != "none":
+        mgs_train = catalog[(catalog["split"] == "train") & (catalog["origin"] == "mgs")]
+        mgs_val = catalog[(catalog["split"] == "val") & (catalog["origin"] == "mgs")]
+        pit = _pit_of(load_model(model_dir), mgs_val, n_samples=n_samples, seed=seed)
+        rows = "SDSS_MGS val rows"
+        if calibration_rows == "crossfit":
+            crossfit = _crossfit_pit(
+                mgs_train,
+                mgs_val,
+                work,
+                folds=CROSSFIT_FOLDS,
+                ensemble=ensemble,
+                epochs=epochs,
+                patience=patience,
+                seed=seed,
+                with_errors=with_errors,
+                n_samples=n_samples,
+            )
+            pit = np.concatenate([crossfit, pit])
+            rows = f"SDSS_MGS train rows ({CROSSFIT_FOLDS}-fold cross-fitted) + val rows"
+        calibration = _calibrate(model_dir, pit, rows=rows, n_samples=n_samples)
     model = load_model(model_dir)
     with_errors = bool(model.card["architecture"]["with_errors"])
     train = catalog[catalog["split"] == "train"]
@@ -444,6 +531,7 @@ def run_benchmark(
             "training_wall_time_s": model.card.get("training", {}).get("wall_time_s"),
             "calibration": model.card.get("calibration"),
         },
+        "calibration_decision": calibration,
         "n_samples": n_samples,
         "seed": seed,
         "results": results,
@@ -498,7 +586,10 @@ def main(argv=None) -> int:
     parser.add_argument("--ship", action="store_true", help="install the model as sdss-photoz")
     parser.add_argument("--learning-curve", action="store_true", help="also train on 1/8, 1/4, 1/2 of the rows")
     parser.add_argument(
-        "--no-calibration", action="store_true", help="do not fit the post-hoc calibration on the val rows"
+        "--calibration-rows",
+        choices=CALIBRATION_MODES,
+        default="crossfit",
+        help="rows the post-hoc calibration is fitted on (default: cross-fitted train rows + val rows)",
     )
     parser.add_argument("--work-dir", help="training catalogs and models (default: OUT/work)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -520,7 +611,7 @@ def main(argv=None) -> int:
         model_dir=args.model,
         ship=args.ship,
         learning_curve=args.learning_curve,
-        calibrate=not args.no_calibration,
+        calibration_rows=args.calibration_rows,
         work_dir=args.work_dir,
         command=" ".join(["python -m astro_galflow.realdata.benchmark", *(argv if argv is not None else sys.argv[1:])]),
         quiet=args.quiet,

@@ -37,11 +37,18 @@ def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, 
     assert {p["source"].split(",")[0] for p in metrics["published"]} >= {"Pasquet et al. 2019", "Beck et al. 2016"}
     assert {"dr14_test", "hw_test"} <= set(metrics["results"])
     assert np.isfinite(head["flow"]["crps"])
-    # the calibration is fitted on the MGS val rows only, and the raw flow is reported beside it
+    # the calibration rows: every MGS train row (cross-fitted) and val row, never a test row;
+    # stored only where their raw PIT departs from uniform, with the raw flow reported beside it
+    decision = metrics["calibration_decision"]
+    final = metrics["selection"]["mgs"]["final"]
+    assert decision["n_rows"] == final["train"] + final["val"]
+    assert decision["applied"] == (decision["p_value"] < 0.05)
     calibration = metrics["model"]["calibration"]
-    assert calibration["fitted_on"]["split"] == "val"
-    assert calibration["fitted_on"]["n_rows"] == metrics["selection"]["mgs"]["final"]["val"]
-    assert set(head["flow_uncalibrated"]) >= {"coverage_68", "pit_ks", "sigma_nmad"}
+    if decision["applied"]:
+        assert calibration["fitted_on"]["n_rows"] == decision["n_rows"]
+        assert set(head["flow_uncalibrated"]) >= {"coverage_68", "pit_ks", "sigma_nmad"}
+    else:
+        assert calibration is None and "flow_uncalibrated" not in head
     assert set(metrics["extinction_check"]) == {"mgs", "dr14", "hw"}
     independent = metrics["specphoto_independent"]
     assert independent["found"] is True and independent["n_read"] == 11 and independent["n"] == 10
