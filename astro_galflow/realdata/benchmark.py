@@ -178,6 +178,10 @@ def _calibrate(model_dir, pit, *, rows: str, n_samples: int) -> dict:
 
     test = raw_pit_test(pit)
     decision = {"rows": rows, "n_rows": int(len(pit)), "raw_pit_ks": test["ks"], "p_value": test["p_value"]}
+    # coverage of the central intervals read off the PIT (a truth lies inside the central 68 %
+    # interval exactly when its PIT lies in (0.16, 0.84))
+    decision["raw_coverage_68"] = float(np.mean((pit > 0.16) & (pit < 0.84)))
+    decision["raw_coverage_95"] = float(np.mean((pit > 0.025) & (pit < 0.975)))
     decision["applied"] = bool(test["p_value"] < CALIBRATION_MAX_P)
     if not decision["applied"]:
         _drop_calibration(model_dir)  # a model passed in may carry an older one

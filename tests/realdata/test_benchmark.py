@@ -43,6 +43,7 @@ def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, 
     final = metrics["selection"]["mgs"]["final"]
     assert decision["n_rows"] == final["train"] + final["val"]
     assert decision["applied"] == (decision["p_value"] < 0.05)
+    assert 0 <= decision["raw_coverage_68"] <= decision["raw_coverage_95"] <= 1
     calibration = metrics["model"]["calibration"]
     if decision["applied"]:
         assert calibration["fitted_on"]["n_rows"] == decision["n_rows"]
