@@ -26,7 +26,12 @@ def add_parser(subparsers):
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--out", type=Path, help="write the calibrated model to this new directory")
     where.add_argument("--in-place", action="store_true", help="write the calibration into MODEL's own card")
-    parser.add_argument("--split", default="val", choices=["val", "train", "all"], help="rows the fit uses")
+    parser.add_argument(
+        "--split",
+        default="val",
+        choices=["val", "all"],
+        help="rows the fit uses: the catalog's val split (default), or all rows of a catalog held out as a whole",
+    )
     parser.add_argument("-n", "--n-samples", type=int, default=1000, help="posterior samples per galaxy")
     parser.add_argument("--seed", type=int, default=0, help="noise seed")
     return parser

@@ -126,9 +126,7 @@ def test_calibrate_writes_a_calibrated_copy(tiny, tmp_path):
 def test_evaluate_reports_whether_calibrated(tiny, tmp_path):
     catalog, model_dir, _ = tiny
     calibrated = tmp_path / "calibrated"
-    assert (
-        main(["calibrate", str(model_dir), str(catalog), "--out", str(calibrated), "--split", "train", "-n", "32"]) == 0
-    )
+    assert main(["calibrate", str(model_dir), str(catalog), "--out", str(calibrated), "-n", "32"]) == 0
     for extra, expected in (([], True), (["--no-calibration"], False)):
         out = tmp_path / f"report{len(extra)}"
         args = ["evaluate", str(calibrated), str(catalog), "--out", str(out), "-n", "32", "--baselines", ""]
