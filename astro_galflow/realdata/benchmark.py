@@ -116,6 +116,34 @@ CALIBRATION_MAX_P = 0.05
 CROSSFIT_FOLDS = 5
 
 
+def _train_subset(subset, val_table, workdir, tag, *, ensemble, epochs, patience, seed, with_errors, command):
+    """Train on ``subset`` of the training rows (``val_table`` for early stopping); return the model."""
+    from astropy.table import vstack
+
+    from astro_galflow.models import load_model
+    from astro_galflow.training.data import split_of
+
+    catalog = vstack([subset, val_table], metadata_conflicts="silent")
+    if not np.all(split_of(catalog)[: len(subset)] == "train"):
+        raise RuntimeError(f"{command}: the training subset contains non-train rows")
+    path = Path(workdir) / f"{tag}.ecsv"
+    catalog.write(path, overwrite=True)
+    model_dir = Path(workdir) / f"{tag}_model"
+    _train(
+        path,
+        model_dir,
+        ensemble=ensemble,
+        epochs=epochs,
+        patience=patience,
+        seed=seed,
+        with_errors=with_errors,
+        name=None,
+        command=command,
+        quiet=True,
+    )
+    return load_model(model_dir)
+
+
 def _pit_of(model, rows, *, n_samples, seed) -> np.ndarray:
     from astro_galflow.evaluation import metrics as M
 
@@ -127,34 +155,23 @@ def _pit_of(model, rows, *, n_samples, seed) -> np.ndarray:
 
 def _crossfit_pit(train_table, val_table, workdir, *, folds, ensemble, epochs, patience, seed, with_errors, n_samples):
     """PIT of every training row under an ensemble trained without its fold (K-fold cross-fitting)."""
-    from astropy.table import vstack
-
-    from astro_galflow.models import load_model
-    from astro_galflow.training.data import split_of
-
     fold_of = np.random.default_rng(seed + 7).permutation(len(train_table)) % folds
     pit = np.empty(len(train_table))
     for fold in range(folds):
         held = fold_of == fold
-        catalog = vstack([train_table[~held], val_table], metadata_conflicts="silent")
-        if not np.all(split_of(catalog)[: int(np.sum(~held))] == "train"):
-            raise RuntimeError("cross-fitting catalog contains non-train rows")
-        path = Path(workdir) / f"crossfit_{fold}.ecsv"
-        catalog.write(path, overwrite=True)
-        model_dir = Path(workdir) / f"crossfit_model_{fold}"
-        _train(
-            path,
-            model_dir,
+        model = _train_subset(
+            train_table[~held],
+            val_table,
+            workdir,
+            f"crossfit_{fold}",
             ensemble=ensemble,
             epochs=epochs,
             patience=patience,
             seed=seed + fold + 1,
             with_errors=with_errors,
-            name=None,
             command="calibration cross-fitting",
-            quiet=True,
         )
-        pit[held] = _pit_of(load_model(model_dir), train_table[held], n_samples=n_samples, seed=seed)
+        pit[held] = _pit_of(model, train_table[held], n_samples=n_samples, seed=seed)
     return pit
 
 
@@ -304,12 +321,9 @@ def _specphoto_check(model, data_dir, *, n_samples, seed):
 
 def _learning_curve(train_table, val_table, test_table, workdir, *, fractions, epochs, patience, seed, with_errors):
     """σ_NMAD, R² and outlier rate on the MGS test rows vs training-set size (flow and GBM)."""
-    from astropy.table import vstack
 
     from astro_galflow.evaluation import metrics as M
     from astro_galflow.evaluation.baselines import design_matrix, fit_baseline
-    from astro_galflow.models import load_model
-    from astro_galflow.training.data import split_of
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(train_table))
@@ -317,25 +331,18 @@ def _learning_curve(train_table, val_table, test_table, workdir, *, fractions, e
     curve = []
     for frac in fractions:
         subset = train_table[np.sort(order[: max(2, int(round(frac * len(train_table))))])]
-        catalog = vstack([subset, val_table], metadata_conflicts="silent")
-        if not np.all(split_of(catalog)[: len(subset)] == "train"):
-            raise RuntimeError("learning-curve subset contains non-train rows")
-        path = Path(workdir) / f"lc_{frac:.3f}.ecsv"
-        catalog.write(path, overwrite=True)
-        model_dir = Path(workdir) / f"lc_model_{frac:.3f}"
-        _train(
-            path,
-            model_dir,
+        model = _train_subset(
+            subset,
+            val_table,
+            workdir,
+            f"lc_{frac:.3f}",
             ensemble=1,
             epochs=epochs,
             patience=patience,
             seed=seed,
             with_errors=with_errors,
-            name=None,
             command="learning curve",
-            quiet=True,
         )
-        model = load_model(model_dir)
         samples = model.posterior_samples(test_table, n_samples=200, seed=seed).samples["redshift"]
         flow = M.point_metrics(truth, samples.mean(axis=1), redshift=True)
         x_train = design_matrix(subset, errors=with_errors)
