@@ -90,3 +90,34 @@ def test_raw_pit_test_tells_calibrated_from_not():
     assert result["ks"] == pytest.approx(reference.statistic)
     assert result["p_value"] == pytest.approx(reference.pvalue, rel=1e-6)
     assert raw_pit_test(humped)["p_value"] < 1e-6
+
+
+def test_shipped_models_carry_the_documented_calibration():
+    from astro_galflow.models import load_model
+
+    # docs/results/simulated_models.rst: both simulated models calibrated on their val split
+    for name in ("sim-default", "sim-photometry"):
+        model = load_model(name)
+        assert set(model.calibration.maps) == set(model.parameters)
+        assert model.calibration.fitted_on["split"] == "val"
+    # docs/results/sdss_photoz.rst: tested on 4,228 cross-fitted galaxies and left raw
+    assert load_model("sdss-photoz").calibration is None
+
+
+def test_a_corrupt_calibration_refuses_to_load(tmp_path):
+    import shutil
+
+    from astro_galflow.exceptions import ModelError
+    from astro_galflow.models import MODELS_DIR, load_model
+
+    target = tmp_path / "model"
+    shutil.copytree(MODELS_DIR / "sim-photometry", target)
+    card = json.loads((target / "card.json").read_text())
+    card["calibration"]["parameters"]["redshift"]["model_levels"].reverse()
+    (target / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="invalid calibration"):
+        load_model(target)
+    card["calibration"]["parameters"] = {"not_a_parameter": card["calibration"]["parameters"]["log_sfr"]}
+    (target / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="does not infer"):
+        load_model(target)
