@@ -75,6 +75,15 @@ def compile_samplers(model, *, config: GalflowConfig, pm) -> dict:
     return compiled
 
 
+def require_cutouts(model, cutouts) -> None:
+    """Raise a clear :class:`InputError` when an image model gets no cutouts."""
+    if model.requires_cutouts and cutouts is None:
+        raise InputError(
+            f"model {model.name!r} needs gri cutouts; pass --cutouts (or a catalog whose meta names its "
+            "cutouts file), or use a photometry-only model such as 'sim-photometry'"
+        )
+
+
 def unusable_mask(table: QTable, cutouts, model) -> tuple[np.ndarray, np.ndarray]:
     """Flag rows the model cannot use; return ``(usable, cutout_rows)``.
 
@@ -85,11 +94,7 @@ def unusable_mask(table: QTable, cutouts, model) -> tuple[np.ndarray, np.ndarray
     flags = flag_column(table)
     cutout_rows = None
     if model.requires_cutouts:
-        if cutouts is None:
-            raise InputError(
-                f"model {model.name!r} needs gri cutouts; pass --cutouts (or a catalog whose meta names its "
-                "cutouts file), or use a photometry-only model such as 'sim-photometry'"
-            )
+        require_cutouts(model, cutouts)
         if cutouts.ndim != 4 or cutouts.shape[1] != len(model.image_bands):
             raise InputError(
                 f"cutouts have shape {cutouts.shape}; model {model.name!r} needs (n, {len(model.image_bands)}, 160, 160)"

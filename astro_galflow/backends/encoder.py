@@ -7,6 +7,8 @@ torch build we ship against (``benchmarks/bench_backends.py``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -80,13 +82,30 @@ def compile_encoder(encoder, example_images, device: str, config):
     callable
     """
     from astro_galflow.backends.export import export_encoder
+    from astro_galflow.backends.export_cache import cache_dir_from, cached_export, discard, export_key
     from astro_galflow.backends.selection import resolve_backend
 
     module = EncoderFeatures(encoder).eval()
     backend = config.backend if config.backend in ("auto", "onnxruntime") else "eager"
     if resolve_backend(backend, device) == "onnxruntime":
-        threads = int(((config.options or {}).get("backends", {})).get("threads") or torch.get_num_threads())
-        return OnnxRuntimeEncoder(export_encoder(module, example_images.to("cpu")), threads=threads)
+        options = (config.options or {}).get("backends", {})
+        threads = int(options.get("threads") or torch.get_num_threads())
+        cache_dir = cache_dir_from(options)
+        # the graph fixes the image shape and the (non-weight) asinh softening
+        shape = "x".join(str(n) for n in example_images.shape[1:])
+        key = export_key("encoder", module, variant=f"{shape}-soft{getattr(encoder, 'softening', 'none')}")
+
+        def export(path):
+            return export_encoder(module, example_images.to("cpu"), path)
+
+        graph = cached_export(key, export, cache_dir)
+        try:
+            return OnnxRuntimeEncoder(graph, threads=threads)
+        except Exception as exc:  # ORT raises its own pybind exception types for bad files
+            if not isinstance(graph, Path):
+                raise
+            discard(graph, type(exc).__name__)
+            return OnnxRuntimeEncoder(cached_export(key, export, cache_dir), threads=threads)
     module = module.to(device)
 
     def run(images):

@@ -9,11 +9,9 @@ written straight into one preallocated array through ORT's I/O binding.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 from astro_galflow.backends.base import Backend, BackendUnavailable
-from astro_galflow.exceptions import GalflowWarning
 
 __all__ = ["OnnxRuntimeBackend", "OnnxRuntimeSampler", "DEFAULT_ROWS_PER_CALL"]
 
@@ -78,7 +76,9 @@ class OnnxRuntimeBackend(Backend):
 
     Options (``config.options["backends"]``): ``threads`` (default
     ``torch.get_num_threads()``), ``rows_per_call`` (default
-    :data:`DEFAULT_ROWS_PER_CALL`), ``onnx_cache_dir`` (reuse exports keyed by weights hash),
+    :data:`DEFAULT_ROWS_PER_CALL`), ``onnx_cache_dir`` (where exports are cached, keyed by
+    weights hash and library versions; ``""`` disables; default
+    :func:`~astro_galflow.backends.export_cache.default_cache_dir`),
     ``restructure`` (default True: export the
     :func:`~astro_galflow.backends.fast_sampler.restructure`-d sampler).
     """
@@ -118,7 +118,8 @@ class OnnxRuntimeBackend(Backend):
         """
         import torch
 
-        from astro_galflow.backends.export import export_sampler, weights_hash
+        from astro_galflow.backends.export import export_sampler
+        from astro_galflow.backends.export_cache import cache_dir_from, cached_export, discard, export_key
         from astro_galflow.backends.fast_sampler import restructure
 
         if not self.available(device):
@@ -129,25 +130,22 @@ class OnnxRuntimeBackend(Backend):
         example = _exportable_example(example_inputs)
         fast = bool(self.options.get("restructure", True))
         graph = restructure(sampler) if fast else sampler
-        cache_dir = self.options.get("onnx_cache_dir")
         threads = int(self.options.get("threads") or torch.get_num_threads())
         rows = int(self.options.get("rows_per_call") or DEFAULT_ROWS_PER_CALL)
-        cache_dir = self.options.get("onnx_cache_dir")
-        if not cache_dir:
-            return OnnxRuntimeSampler(export_sampler(graph, example), threads=threads, rows_per_call=rows)
-        name = f"sampler-{weights_hash(sampler)}-{'fast' if fast else 'plain'}-torch{torch.__version__}.onnx"
-        path = Path(cache_dir) / name
-        if path.is_file():
-            try:
-                return OnnxRuntimeSampler(path, threads=threads, rows_per_call=rows)
-            except Exception as exc:  # ORT raises its own pybind exception types for bad files
-                path.unlink()
-                warnings.warn(
-                    f"discarded the unreadable cached export {path} ({type(exc).__name__}); exporting again",
-                    GalflowWarning,
-                    stacklevel=2,
-                )
-        return OnnxRuntimeSampler(export_sampler(graph, example, path), threads=threads, rows_per_call=rows)
+        cache_dir = cache_dir_from(self.options)
+        key = export_key("sampler", sampler, variant="fast" if fast else "plain")
+
+        def export(path):
+            return export_sampler(graph, example, path)
+
+        model = cached_export(key, export, cache_dir)
+        try:
+            return OnnxRuntimeSampler(model, threads=threads, rows_per_call=rows)
+        except Exception as exc:  # ORT raises its own pybind exception types for bad files
+            if not isinstance(model, Path):
+                raise
+            discard(model, type(exc).__name__)
+            return OnnxRuntimeSampler(cached_export(key, export, cache_dir), threads=threads, rows_per_call=rows)
 
 
 def _exportable_example(example_inputs):

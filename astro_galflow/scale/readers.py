@@ -77,6 +77,16 @@ class ChunkedReader:
     def _read_rows(self, start: int, stop: int) -> QTable:
         raise NotImplementedError
 
+    def meta(self) -> dict:
+        """The catalog's table meta (read with its first row; empty for an empty catalog)."""
+        if self.n_rows == 0:
+            return {}
+        chunks = self.iter_chunks(1)
+        try:
+            return dict(next(chunks).table.meta)
+        finally:
+            chunks.close()
+
     def iter_chunks(self, chunk_rows: int, *, skip: frozenset = frozenset()) -> Iterator[Chunk]:
         """Yield chunks of ``chunk_rows`` rows (the last may be shorter).
 

@@ -127,7 +127,8 @@ def stream_infer(
     model : GalflowModel, optional
         Loaded from ``config.model`` if omitted.
     cutouts : path-like or numpy.ndarray, optional
-        Cutouts file (opened memory-mapped) for image models.
+        Cutouts file (opened memory-mapped) for image models; default the file the
+        catalog's ``meta["cutouts_file"]`` names, beside the catalog.
     source : DataSource, optional
         Survey the rows came from (names the ``survey`` column and the bands); the
         file itself must follow the host's input convention.
@@ -150,14 +151,21 @@ def stream_infer(
     chunk_rows = -(-chunk_rows // config.batch_size) * config.batch_size
     parts_dir = parts_dir_for(output_path)
     with open_chunked(input_path) as reader:
+        from astro_galflow.pipeline import require_cutouts, resolve_run
+
+        pm, model = resolve_run(pm, model, config)
+        if cutouts is None and model.requires_cutouts:
+            # as read_catalog + resolve_cutouts do for in-memory runs: the catalog's meta
+            # may name its cutouts file, beside it
+            name = reader.meta().get("cutouts_file")
+            cutouts = input_path.parent / name if name else None
+        # before the journal: a run that cannot start must not leave a partial run behind
+        require_cutouts(model, cutouts)
         journal = _open_journal(
             reader, input_path, output_path, parts_dir, config, chunk_rows, resume=resume, overwrite=overwrite
         )
         if journal is None:
             return output_path
-        from astro_galflow.pipeline import resolve_run
-
-        pm, model = resolve_run(pm, model, config)
         cutout_array = _open_cutouts(cutouts)
         pm.hook.galflow_configure.call_historic(kwargs={"config": config})
         try:

@@ -1,4 +1,9 @@
-"""pytest fixtures for astro_galflow and its plugins (loaded via the ``pytest11`` entry point)."""
+"""pytest fixtures for astro_galflow and its plugins (loaded via the ``pytest11`` entry point).
+
+Like astropy's test helpers keep test runs out of the user's configuration, this plugin
+points the ONNX export cache (:mod:`astro_galflow.backends.export_cache`) at a temporary
+directory for the whole session, so no test run writes into or reads from the user's cache.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,21 @@ import pytest
 from astro_galflow.testing.tables import make_input_table
 
 __all__ = ["galflow_plugin_manager", "galflow_registries", "galflow_config", "galflow_input_table"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _galflow_export_cache_in_tmp(tmp_path_factory):
+    import os
+
+    from astro_galflow.backends.export_cache import CACHE_ENV
+
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("galflow-cache"))
+    yield
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture

@@ -108,3 +108,28 @@ def test_empty_catalog_is_refused(tmp_path, scale_config):
     make_input_table(0).write(path)
     with pytest.raises(InputError, match="no rows"):
         stream_infer(path, tmp_path / "post.parquet", config=scale_config, progress=False)
+
+
+def test_image_model_finds_the_cutouts_its_catalog_names(tmp_path):
+    """The README's ``galflow infer sim.fits post.parquet --model sim-default`` path (streaming engine)."""
+    from astro_galflow.cli import main
+
+    catalog = tmp_path / "sim.fits"
+    assert main(["simulate", str(catalog), "-n", "12", "--seed", "5"]) == 0
+    out = tmp_path / "post.parquet"
+    args = ["infer", str(catalog), str(out), "--model", "sim-default", "-n", "16", "--backend", "eager"]
+    assert main([*args, "--no-progress"]) == 0
+    post = read_posterior_table(out)
+    assert len(post) == 12 and np.isfinite(post["redshift_p50"].value).all()
+
+
+def test_run_that_cannot_start_leaves_no_partial_run(tmp_path, catalog, capsys):
+    """An image model without cutouts fails before the journal, so a corrected rerun just runs."""
+    from astro_galflow.cli import main
+
+    _, path = catalog
+    out = tmp_path / "post.parquet"
+    args = ["infer", str(path), str(out), "--model", "sim-default", "-n", "8", "--no-progress"]
+    assert main(args) == 2
+    assert "needs gri cutouts" in capsys.readouterr().err
+    assert not parts_dir_for(out).exists()
