@@ -7,8 +7,6 @@ torch build we ship against (``benchmarks/bench_backends.py``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
@@ -82,7 +80,7 @@ def compile_encoder(encoder, example_images, device: str, config):
     callable
     """
     from astro_galflow.backends.export import export_encoder
-    from astro_galflow.backends.export_cache import cache_dir_from, cached_export, discard, export_key
+    from astro_galflow.backends.export_cache import cache_dir_from, export_key, open_cached
     from astro_galflow.backends.selection import resolve_backend
 
     module = EncoderFeatures(encoder).eval()
@@ -98,14 +96,7 @@ def compile_encoder(encoder, example_images, device: str, config):
         def export(path):
             return export_encoder(module, example_images.to("cpu"), path)
 
-        graph = cached_export(key, export, cache_dir)
-        try:
-            return OnnxRuntimeEncoder(graph, threads=threads)
-        except Exception as exc:  # ORT raises its own pybind exception types for bad files
-            if not isinstance(graph, Path):
-                raise
-            discard(graph, type(exc).__name__)
-            return OnnxRuntimeEncoder(cached_export(key, export, cache_dir), threads=threads)
+        return open_cached(key, export, cache_dir, lambda graph: OnnxRuntimeEncoder(graph, threads=threads))
     module = module.to(device)
 
     def run(images):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from astro_galflow.exceptions import GalflowWarning
 
-__all__ = ["CACHE_ENV", "cache_dir_from", "cached_export", "default_cache_dir", "discard", "export_key"]
+__all__ = ["CACHE_ENV", "cache_dir_from", "cached_export", "default_cache_dir", "export_key", "open_cached"]
 
 #: Environment variable naming the cache root (empty: no cache).
 CACHE_ENV = "GALFLOW_CACHE_DIR"
@@ -105,9 +105,23 @@ def cached_export(key: str, export, cache_dir: Path | None):
     return path
 
 
-def discard(path, reason: str) -> None:
-    """Remove an unreadable cached export, with a warning naming it."""
-    Path(path).unlink(missing_ok=True)
-    warnings.warn(
-        f"discarded the unreadable cached export {path} ({reason}); exporting again", GalflowWarning, stacklevel=3
-    )
+def open_cached(key: str, export, cache_dir: Path | None, opener):
+    """``opener(graph)`` on the cached export; an unreadable cached file is exported again.
+
+    ``opener`` is e.g. an ONNX Runtime session factory; when it fails on a cached file
+    (truncated, corrupt), the file is removed with a warning naming it and the graph is
+    exported and opened once more. Failures on a fresh export propagate.
+    """
+    graph = cached_export(key, export, cache_dir)
+    try:
+        return opener(graph)
+    except Exception as exc:  # ORT raises its own pybind exception types for bad files
+        if not isinstance(graph, Path):
+            raise
+        graph.unlink(missing_ok=True)
+        warnings.warn(
+            f"discarded the unreadable cached export {graph} ({type(exc).__name__}); exporting again",
+            GalflowWarning,
+            stacklevel=2,
+        )
+        return opener(cached_export(key, export, cache_dir))

@@ -119,7 +119,7 @@ class OnnxRuntimeBackend(Backend):
         import torch
 
         from astro_galflow.backends.export import export_sampler
-        from astro_galflow.backends.export_cache import cache_dir_from, cached_export, discard, export_key
+        from astro_galflow.backends.export_cache import cache_dir_from, export_key, open_cached
         from astro_galflow.backends.fast_sampler import restructure
 
         if not self.available(device):
@@ -138,14 +138,9 @@ class OnnxRuntimeBackend(Backend):
         def export(path):
             return export_sampler(graph, example, path)
 
-        model = cached_export(key, export, cache_dir)
-        try:
-            return OnnxRuntimeSampler(model, threads=threads, rows_per_call=rows)
-        except Exception as exc:  # ORT raises its own pybind exception types for bad files
-            if not isinstance(model, Path):
-                raise
-            discard(model, type(exc).__name__)
-            return OnnxRuntimeSampler(cached_export(key, export, cache_dir), threads=threads, rows_per_call=rows)
+        return open_cached(
+            key, export, cache_dir, lambda graph: OnnxRuntimeSampler(graph, threads=threads, rows_per_call=rows)
+        )
 
 
 def _exportable_example(example_inputs):
