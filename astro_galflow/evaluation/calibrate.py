@@ -92,10 +92,11 @@ def raw_pit_test(pit) -> dict:
     return {"ks": ks, "p_value": float(kstwo.sf(ks, pit.size))}
 
 
-def write_calibration(directory, calibration: QuantileRecalibration) -> Path:
+def write_calibration(directory, calibration: QuantileRecalibration | None) -> Path:
     """Store ``calibration`` as the ``"calibration"`` entry of ``directory/card.json``.
 
-    The weights, and so their sha256 in the card, are untouched.
+    None removes any calibration the card has. The weights, and so their sha256 in the
+    card, are untouched.
 
     Returns
     -------
@@ -106,5 +107,8 @@ def write_calibration(directory, calibration: QuantileRecalibration) -> Path:
 
     card_path = Path(directory) / "card.json"
     card = json.loads(card_path.read_text())
-    card["calibration"] = calibration.to_card()
+    if calibration is None:
+        card.pop("calibration", None)
+    else:
+        card["calibration"] = calibration.to_card()
     return write_card(directory, card)

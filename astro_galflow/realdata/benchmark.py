@@ -175,16 +175,6 @@ def _crossfit_pit(train_table, val_table, workdir, *, folds, ensemble, epochs, p
     return pit
 
 
-def _drop_calibration(model_dir) -> None:
-    import json
-
-    from astro_galflow.models import write_card
-
-    card = json.loads((Path(model_dir) / "card.json").read_text())
-    if card.pop("calibration", None) is not None:
-        write_card(model_dir, card)
-
-
 def _calibrate(model_dir, pit, *, rows: str, n_samples: int) -> dict:
     """Store the calibration fitted on ``pit`` in the model card when the raw PIT departs from uniform.
 
@@ -201,7 +191,7 @@ def _calibrate(model_dir, pit, *, rows: str, n_samples: int) -> dict:
     decision["raw_coverage_95"] = float(np.mean((pit > 0.025) & (pit < 0.975)))
     decision["applied"] = bool(test["p_value"] < CALIBRATION_MAX_P)
     if not decision["applied"]:
-        _drop_calibration(model_dir)  # a model passed in may carry an older one
+        write_calibration(model_dir, None)  # a model passed in may carry an older one
         decision["reason"] = (
             f"raw PIT of the calibration rows consistent with uniform (p = {test['p_value']:.2g} >= "
             f"{CALIBRATION_MAX_P}): a map would mostly fit their noise"
@@ -210,6 +200,26 @@ def _calibrate(model_dir, pit, *, rows: str, n_samples: int) -> dict:
     fitted_on = {"split": rows, "n_rows": int(len(pit)), "n_samples": int(n_samples), "raw_pit_ks": test}
     write_calibration(model_dir, QuantileRecalibration.from_pit({"redshift": pit}, fitted_on=fitted_on))
     return decision
+
+
+def _calibration_noise_floor(n: int) -> dict:
+    """What a perfectly calibrated model shows on ``n`` galaxies: the spread of the targets' statistics.
+
+    The median PIT KS distance (``scipy.stats.kstwo``) and the probability that the 68 %
+    and 95 % coverages land inside the issue's bands (binomial).
+    """
+    from scipy.stats import binom, kstwo
+
+    def in_band(level, lo, hi):
+        return float(binom.cdf(np.floor(hi * n), n, level) - binom.cdf(np.ceil(lo * n) - 1, n, level))
+
+    return {
+        "n": int(n),
+        "median_pit_ks": float(kstwo(n).median()),
+        "p_pit_ks_below_target": float(kstwo(n).cdf(TARGETS["pit_ks"][1])),
+        "p_coverage_68_in_band": in_band(0.68, *TARGETS["coverage_68"][1]),
+        "p_coverage_95_in_band": in_band(0.95, *TARGETS["coverage_95"][1]),
+    }
 
 
 def _flow_metrics(model, table, truth, *, n_samples, seed, calibrate):
@@ -507,6 +517,8 @@ def run_benchmark(
             figures["pit"] = plots.pit_figure({"redshift": truth}, {"redshift": samples})
             figures["posterior_one_galaxy"] = plots.corner_figure({"redshift": samples[0]}, {"redshift": truth[0]})
 
+    from scipy.stats import kstwo
+
     headline = results["mgs_test"]["flow"]
     targets = {
         k: {"rule": list(rule), "value": headline.get(k), "met": _meets(headline.get(k), rule)}
@@ -549,6 +561,14 @@ def run_benchmark(
         "headline": "mgs_test",
         "targets": targets,
         "published": PUBLISHED,
+        # how far a test set of this size can judge the calibration targets at all
+        "calibration_noise_floor": {
+            **_calibration_noise_floor(results["mgs_test"]["n"]),
+            "pit_ks_p_value": {
+                key: float(kstwo.sf(results[key]["flow"]["pit_ks"], results[key]["n"]))
+                for key in ("mgs_val", "mgs_test")
+            },
+        },
     }
     metrics["extinction_check"] = _extinction_check(data, seed=seed)
     metrics["specphoto_independent"] = _specphoto_check(model, data_dir, n_samples=n_samples, seed=seed)

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from astro_galflow.realdata.benchmark import TARGETS, main
 
@@ -44,6 +45,10 @@ def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, 
     assert decision["n_rows"] == final["train"] + final["val"]
     assert decision["applied"] == (decision["p_value"] < 0.05)
     assert 0 <= decision["raw_coverage_68"] <= decision["raw_coverage_95"] <= 1
+    floor = metrics["calibration_noise_floor"]
+    assert floor["n"] == head["n"] and 0 < floor["median_pit_ks"] < 1
+    assert all(0 <= floor[k] <= 1 for k in ("p_pit_ks_below_target", "p_coverage_68_in_band", "p_coverage_95_in_band"))
+    assert set(floor["pit_ks_p_value"]) == {"mgs_val", "mgs_test"}
     calibration = metrics["model"]["calibration"]
     if decision["applied"]:
         assert calibration["fitted_on"]["n_rows"] == decision["n_rows"]
@@ -56,3 +61,13 @@ def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, 
     assert "coverage_68" in independent["flow"]
     assert {"predicted_vs_true.png", "pit.png", "posterior_one_galaxy.png"} == set(metrics["figures"])
     assert "MGS test" in capsys.readouterr().out
+
+
+def test_noise_floor_of_the_real_test_set():
+    """The numbers the sdss-photoz page quotes for 772 test galaxies."""
+    from astro_galflow.realdata.benchmark import _calibration_noise_floor
+
+    floor = _calibration_noise_floor(772)
+    assert floor["median_pit_ks"] == pytest.approx(0.0296, abs=5e-4)
+    assert floor["p_coverage_68_in_band"] == pytest.approx(0.768, abs=2e-3)
+    assert floor["p_pit_ks_below_target"] == pytest.approx(0.52, abs=0.01)
