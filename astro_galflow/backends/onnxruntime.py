@@ -129,14 +129,14 @@ class OnnxRuntimeBackend(Backend):
             )
         example = _exportable_example(example_inputs)
         fast = bool(self.options.get("restructure", True))
-        graph = restructure(sampler) if fast else sampler
         threads = int(self.options.get("threads") or torch.get_num_threads())
         rows = int(self.options.get("rows_per_call") or DEFAULT_ROWS_PER_CALL)
         cache_dir = cache_dir_from(self.options)
         key = export_key("sampler", sampler, variant="fast" if fast else "plain")
 
         def export(path):
-            return export_sampler(graph, example, path)
+            # restructured (a copy of the weights) only when the cache cannot serve the graph
+            return export_sampler(restructure(sampler) if fast else sampler, example, path)
 
         return open_cached(
             key, export, cache_dir, lambda graph: OnnxRuntimeSampler(graph, threads=threads, rows_per_call=rows)
