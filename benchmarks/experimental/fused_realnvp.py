@@ -38,13 +38,12 @@ sys.path.insert(0, str(HERE.parent))
 from bench_backends import build_models, flops_per_galaxy, matmul_rates, wall_times  # noqa: E402
 
 
-def _build():
+def _build(*defines: str):
     from torch.utils.cpp_extension import load
 
-    flags = ["-O3", "-march=native", "-ffast-math", "-fopenmp"]
-    return load(
-        "galflow_fused_realnvp", [str(HERE / "fused_realnvp.cpp")], extra_cflags=flags, extra_ldflags=["-fopenmp"]
-    )
+    flags = ["-O3", "-march=native", "-ffast-math", "-fopenmp", *(f"-D{name}" for name in defines)]
+    name = "_".join(["galflow_fused_realnvp", *(d.lower() for d in defines)])
+    return load(name, [str(HERE / "fused_realnvp.cpp")], extra_cflags=flags, extra_ldflags=["-fopenmp"])
 
 
 def _pack(flow):
@@ -127,6 +126,11 @@ def main(argv=None) -> int:
         torch.set_num_threads(threads)
         t = float(np.median(wall_times(lambda: ext.fused_realnvp(flow_eps, proj, *packed, 3.0), args.repeats)))
         report[f"kernel_gflops_{threads}_threads"] = flops / t / 1e9
+    # the same kernel without its SiLU activations (wrong samples): what the activations cost
+    torch.set_num_threads(1)
+    bare = _build("NO_SILU")
+    t = float(np.median(wall_times(lambda: bare.fused_realnvp(flow_eps, proj, *packed, 3.0), args.repeats)))
+    report["kernel_without_silu_gflops_1_thread"] = flops / t / 1e9
     torch.set_num_threads(2)
 
     # the joint sampler: fused RealNVPs + eager rest, against ONNX Runtime, interleaved
