@@ -4,12 +4,11 @@
   ``../shared/data/sdss/`` folder (see its README).
 * :mod:`~astro_galflow.realdata.photoz_set` — the combined, de-duplicated redshift set
   with its deterministic train/validation/test split.
-* :mod:`~astro_galflow.realdata.benchmark` — the real-data photo-z benchmark report
-  (``python -m astro_galflow.realdata.benchmark``).
 * :mod:`~astro_galflow.realdata.skyserver_jpeg` — approximate inversion of SkyServer
   colour JPEG cutouts to gri nanomaggie images.
-* :mod:`~astro_galflow.realdata.sim_model_checks` — real-data checks of the simulated
-  models (``python -m astro_galflow.realdata.sim_model_checks``).
+
+The studies that use them (the photo-z benchmark, the real-data checks of the simulated
+models) are scripts in the repository's ``studies/`` folder, not part of the package.
 """
 
 from astro_galflow.realdata.readers import (

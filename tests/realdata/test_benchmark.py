@@ -5,7 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from astro_galflow.realdata.benchmark import TARGETS, main
+from ._studies import load_study
+
+benchmark = load_study("sdss_photoz_benchmark")
+TARGETS, main = benchmark.TARGETS, benchmark.main
 
 
 def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, capsys):
@@ -65,7 +68,7 @@ def test_benchmark_writes_report_with_every_comparison(sdss_data_dir, tmp_path, 
 
 def test_noise_floor_of_the_real_test_set():
     """The numbers the sdss-photoz page quotes for 772 test galaxies."""
-    from astro_galflow.realdata.benchmark import _calibration_noise_floor
+    _calibration_noise_floor = benchmark._calibration_noise_floor
 
     floor = _calibration_noise_floor(772)
     assert floor["median_pit_ks"] == pytest.approx(0.0296, abs=5e-4)

@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from astro_galflow.exceptions import InputError
-from astro_galflow.realdata import sim_model_checks as smc
+from ._studies import load_study
+
+smc = load_study("sim_model_real_checks")
 from astro_galflow.realdata import skyserver_jpeg as sj
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sdss"

@@ -19,7 +19,7 @@ Two checks of what the domain shift from the simulated survey to SDSS does:
 
 Run from the repository root::
 
-    python -m astro_galflow.realdata.sim_model_checks --out benchmarks/results/sim_model_real_checks
+    python studies/sim_model_real_checks.py --out benchmarks/results/sim_model_real_checks
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ from astro_galflow.exceptions import GalflowWarning, InputError
 from astro_galflow.flags import PosteriorFlag
 from astro_galflow.params import LINE_FLUX_UNIT
 from astro_galflow.realdata import skyserver_jpeg as sj
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the studies folder: its _paths module
+from _paths import SHARED_SDSS  # noqa: E402
 
 __all__ = [
     "LINES",
@@ -543,10 +546,10 @@ def _plots(out: Path, line_arrays: dict, image_arrays: dict, converted: dict, re
 def main(argv=None) -> int:
     """Run both checks and write ``metrics.json`` and PNGs to ``--out``; returns an exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m astro_galflow.realdata.sim_model_checks", description=__doc__.split("\n")[0]
+        prog="python studies/sim_model_real_checks.py", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--data-dir", type=Path, default=Path("../shared/data/sdss"))
+    parser.add_argument("--data-dir", type=Path, default=SHARED_SDSS, help="SDSS extracts (default: %(default)s)")
     parser.add_argument("--photometry-model", default="sim-photometry")
     parser.add_argument("--image-model", default="sim-default")
     parser.add_argument("--n-samples", type=int, default=500)
@@ -564,7 +567,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     data = args.data_dir
-    command = "python -m astro_galflow.realdata.sim_model_checks " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python studies/sim_model_real_checks.py " + " ".join(sys.argv[1:] if argv is None else argv)
     results = {"command": command}
     line_metrics, line_arrays = check_lines(
         load_model(args.photometry_model),

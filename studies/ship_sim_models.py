@@ -2,7 +2,7 @@
 
 Run from the repository root (about an hour on 2 CPU cores)::
 
-    python -m astro_galflow.training.shipped --workdir runs/ship --install
+    python studies/ship_sim_models.py --workdir runs/ship --install
 
 Steps, each skipped when its output already exists (so an interrupted run resumes):
 
@@ -35,6 +35,9 @@ from pathlib import Path
 
 from astropy.table import QTable
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the studies folder: its _paths module
+from _paths import SHIPPED_MODELS  # noqa: E402
+
 __all__ = ["main"]
 
 VAE_CHANNELS = (16, 32, 32)
@@ -66,9 +69,9 @@ def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
 def main(argv=None) -> int:
     """Run the recipe; returns an exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m astro_galflow.training.shipped", description=__doc__.split("\n")[0]
+        prog="python studies/ship_sim_models.py", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--workdir", type=Path, default=Path("runs/ship"))
+    parser.add_argument("--workdir", type=Path, required=True, help="working folder (simulated survey, checkpoints)")
     parser.add_argument("--n", type=int, default=20000, help="simulated galaxies")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--vae-rows", type=int, default=9000, help="galaxies whose training split trains the VAE")
@@ -81,7 +84,6 @@ def main(argv=None) -> int:
 
     import torch
 
-    from astro_galflow.models import MODELS_DIR
     from astro_galflow.training.flow_stage import train_flows
     from astro_galflow.training.vae_stage import train_vae
 
@@ -89,7 +91,7 @@ def main(argv=None) -> int:
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     catalog = work / "train.fits"
-    command = " ".join(["python -m astro_galflow.training.shipped", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python studies/ship_sim_models.py", *(argv if argv is not None else sys.argv[1:])])
 
     if not catalog.exists():
         _log(f"simulating {args.n} galaxies")
@@ -146,7 +148,7 @@ def main(argv=None) -> int:
             _log(f"calibrating {name} on the validation split")
             _calibrate(out, catalog, command)
         if args.install:
-            target = MODELS_DIR / name
+            target = SHIPPED_MODELS / name
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(out, target, ignore=shutil.ignore_patterns("checkpoints"))

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m astro_galflow.realdata.benchmark --out benchmarks/results/sdss_photoz --learning-curve
+    python studies/sdss_photoz_benchmark.py --out benchmarks/results/sdss_photoz --learning-curve
 
 It reads the three SDSS extracts (:func:`~astro_galflow.realdata.photoz_set.load_photoz_set`;
 rows, cuts and split are documented there), trains the redshift-only flow ensemble on the
@@ -25,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from astro_galflow.realdata.photoz_set import DEFAULT_DATA_DIR, load_photoz_set
+from astro_galflow.realdata.photoz_set import load_photoz_set
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the studies folder: its _paths module
+from _paths import SHARED_SDSS  # noqa: E402
 
 __all__ = ["CALIBRATION_MAX_P", "CALIBRATION_MODES", "CROSSFIT_FOLDS", "PUBLISHED", "TARGETS", "main", "run_benchmark"]
 
@@ -394,7 +397,7 @@ def _learning_curve_figure(curve):
 
 
 def run_benchmark(
-    data_dir=DEFAULT_DATA_DIR,
+    data_dir=SHARED_SDSS,
     out="benchmarks/results/sdss_photoz",
     *,
     train_sources=("mgs",),
@@ -600,11 +603,11 @@ def run_benchmark(
 
 
 def main(argv=None) -> int:
-    """Command-line entry point (``python -m astro_galflow.realdata.benchmark``)."""
+    """Command-line entry point (``python studies/sdss_photoz_benchmark.py``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m astro_galflow.realdata.benchmark", description=__doc__.split("\n\n")[0]
+        prog="python studies/sdss_photoz_benchmark.py", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR, help="SDSS extracts (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path, default=SHARED_SDSS, help="SDSS extracts (default: %(default)s)")
     parser.add_argument("--out", default="benchmarks/results/sdss_photoz", help="report directory")
     parser.add_argument("--train-sources", default="mgs", help="comma-separated files to train on: mgs,dr14,hw")
     parser.add_argument("--ensemble", type=int, default=5)
@@ -644,7 +647,7 @@ def main(argv=None) -> int:
         learning_curve=args.learning_curve,
         calibration_rows=args.calibration_rows,
         work_dir=args.work_dir,
-        command=" ".join(["python -m astro_galflow.realdata.benchmark", *(argv if argv is not None else sys.argv[1:])]),
+        command=" ".join(["python studies/sdss_photoz_benchmark.py", *(argv if argv is not None else sys.argv[1:])]),
         quiet=args.quiet,
     )
     head = metrics["results"]["mgs_test"]
