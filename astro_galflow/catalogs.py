@@ -10,21 +10,13 @@ from astropy.table import QTable
 
 from astro_galflow.cutouts import open_cutouts
 from astro_galflow.exceptions import InputError
-from astro_galflow.table import FORMATS
+from astro_galflow.formats import format_of
 
 __all__ = ["read_catalog", "catalog_format", "resolve_cutouts"]
 
-_EXTRA_FORMATS = {".csv": "ascii.csv", ".vot": "votable", ".xml": "votable"}
-
-
 def catalog_format(path) -> str:
-    """astropy format name for ``path``, from its extension."""
-    suffix = Path(path).suffix.lower()
-    fmt = FORMATS.get(suffix) or _EXTRA_FORMATS.get(suffix)
-    if fmt is None:
-        known = ", ".join([*FORMATS, *_EXTRA_FORMATS])
-        raise InputError(f"cannot tell the format of {os.fspath(path)!r} from its extension; use one of {known}")
-    return fmt
+    """astropy format name for ``path``, from its extension (:mod:`astro_galflow.formats`)."""
+    return format_of(path).astropy
 
 
 def read_catalog(path) -> QTable:

@@ -26,6 +26,7 @@ from astropy.table import QTable
 
 from astro_galflow.exceptions import GalflowError, InputError
 from astro_galflow.flags import flag_descriptions
+from astro_galflow.formats import format_of
 from astro_galflow.healpix import SPATIAL_INDEX_COLUMN, SPATIAL_INDEX_ORDER, compute_healpix_29
 from astro_galflow.params import PARAMETERS, ParameterSpec
 
@@ -40,21 +41,10 @@ __all__ = [
     "validate_posterior_table",
     "write_posterior_table",
     "read_posterior_table",
-    "FORMATS",
 ]
 
 FIXED_COLUMNS = ("source_id", "survey", "ra", "dec", SPATIAL_INDEX_COLUMN, "posterior_flags")
 
-#: File formats by extension.
-FORMATS = {
-    ".ecsv": "ascii.ecsv",
-    ".fits": "fits",
-    ".fit": "fits",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".hdf5": "hdf5",
-    ".h5": "hdf5",
-}
 
 _FITS_META_KEY = "GALFLOW_META"
 # FITS header cards hold only scalars; structured meta lives in the JSON card alone.
@@ -246,12 +236,7 @@ def validate_posterior_table(table: QTable, *, check_healpix: bool = True) -> No
 
 
 def _format_for(path: Path) -> str:
-    try:
-        return FORMATS[path.suffix.lower()]
-    except KeyError:
-        raise InputError(
-            f"cannot tell the format of {os.fspath(path)!r} from its extension; use one of {', '.join(FORMATS)}"
-        ) from None
+    return format_of(path, posterior=True).astropy
 
 
 def write_posterior_table(table: QTable, path, *, overwrite: bool = False) -> Path:

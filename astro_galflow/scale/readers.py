@@ -18,20 +18,9 @@ import numpy as np
 from astropy.table import QTable, Table
 
 from astro_galflow.exceptions import InputError
+from astro_galflow.formats import format_of
 
-__all__ = ["Chunk", "ChunkedReader", "open_chunked", "READ_FORMATS"]
-
-#: Input formats by extension.
-READ_FORMATS = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".fits": "fits",
-    ".fit": "fits",
-    ".ecsv": "ecsv",
-    ".hdf5": "hdf5",
-    ".h5": "hdf5",
-}
-
+__all__ = ["Chunk", "ChunkedReader", "InMemoryChunks", "open_chunked"]
 
 @dataclass(frozen=True)
 class Chunk:
@@ -290,21 +279,52 @@ class Hdf5Chunks(ChunkedReader):
         return table
 
 
+class InMemoryChunks(ChunkedReader):
+    """A table already in memory (read whole by astropy or a source plugin), served in chunks.
+
+    Used for formats that cannot be read in pieces (CSV, VOTable) and for catalogs a
+    :class:`~astro_galflow.sources.base.DataSource` reads in its survey's own layout.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        The whole catalog.
+    path : path-like
+        The file it was read from (for messages and the resume journal).
+    """
+
+    def __init__(self, table, path):
+        self._table = QTable(table, copy=False)
+        super().__init__(path)
+
+    def _count_rows(self) -> int:
+        return len(self._table)
+
+    def _read_rows(self, start: int, stop: int) -> QTable:
+        return self._table[start:stop]
+
+    def meta(self) -> dict:
+        return dict(self._table.meta)
+
+
 _READERS = {"parquet": ParquetChunks, "fits": FitsChunks, "ecsv": EcsvChunks, "hdf5": Hdf5Chunks}
 
 
 def open_chunked(path) -> ChunkedReader:
-    """Open ``path`` with the chunked reader its extension names.
+    """Open ``path`` with the chunked reader of its format, or read it whole when it has none.
 
     Raises
     ------
     InputError
-        If the extension is not one of :data:`READ_FORMATS` or the file cannot be read.
+        If the extension names no known format (:mod:`astro_galflow.formats`) or the file
+        cannot be read.
     """
     path = Path(path)
-    fmt = READ_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"cannot stream {os.fspath(path)!r}: unknown extension {path.suffix!r}; use one of {', '.join(READ_FORMATS)}"
-        )
-    return _READERS[fmt](path)
+    fmt = format_of(path)
+    if not path.is_file():
+        raise InputError(f"input catalog {os.fspath(path)!r} does not exist")
+    if fmt.chunked_read:
+        return _READERS[fmt.name](path)
+    from astro_galflow.catalogs import read_catalog
+
+    return InMemoryChunks(read_catalog(path), path)

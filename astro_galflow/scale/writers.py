@@ -6,7 +6,7 @@ file is assembled part by part (never the whole table in memory) and, again, mov
 into place atomically: Parquet row groups through :class:`pyarrow.parquet.ParquetWriter`,
 ECSV by appending the data lines of each part under the first part's header, FITS by
 writing the first part's binary-table header with the total row count followed by the
-raw rows of every part.
+raw rows of every part; HDF5, which cannot be appended to, by reading the parts back.
 """
 
 from __future__ import annotations
@@ -18,32 +18,23 @@ from pathlib import Path
 from astropy.table import QTable
 
 from astro_galflow.exceptions import GalflowWarning, InputError
+from astro_galflow.formats import format_of
 from astro_galflow.table import read_posterior_table, write_posterior_table
 
-__all__ = ["OUTPUT_FORMATS", "output_format", "parts_dir_for", "write_part", "part_name", "assemble"]
-
-#: Output formats of a streaming run, by extension.
-OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".ecsv": "ecsv", ".fits": "fits", ".fit": "fits"}
+__all__ = ["output_format", "parts_dir_for", "write_part", "part_name", "assemble"]
 
 _FITS_BLOCK = 2880
 
 
 def output_format(path) -> str:
-    """Format of a streaming output named ``path``.
+    """Short name of the posterior-table format of ``path`` (:mod:`astro_galflow.formats`).
 
     Raises
     ------
     InputError
-        For an extension a streaming run cannot assemble incrementally.
+        For an extension no posterior-table format has.
     """
-    path = Path(path)
-    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"cannot stream to {os.fspath(path)!r}: use one of {', '.join(OUTPUT_FORMATS)} "
-            "(HDF5 output needs the whole table in memory; use `galflow infer --engine local` without streaming)"
-        )
-    return fmt
+    return format_of(path, posterior=True).name
 
 
 def parts_dir_for(output_path) -> Path:
@@ -75,7 +66,7 @@ def assemble(part_paths, output_path, *, overwrite: bool = False) -> Path:
     part_paths : sequence of path-like
         Parquet parts written by :func:`write_part`.
     output_path : path-like
-        Final file; its extension picks the format (:data:`OUTPUT_FORMATS`).
+        Final file; its extension picks the format (:mod:`astro_galflow.formats`).
     overwrite : bool
         Replace an existing ``output_path``.
     """
@@ -87,9 +78,20 @@ def assemble(part_paths, output_path, *, overwrite: bool = False) -> Path:
     if not part_paths:
         raise InputError("no parts to assemble")
     tmp = output_path.with_name(f".tmp-{output_path.name}")
-    {"parquet": _assemble_parquet, "ecsv": _assemble_ecsv, "fits": _assemble_fits}[fmt](part_paths, tmp)
+    assemblers = {"parquet": _assemble_parquet, "ecsv": _assemble_ecsv, "fits": _assemble_fits}
+    assemblers.get(fmt, _assemble_in_memory)(part_paths, tmp)
     os.replace(tmp, output_path)
     return output_path
+
+
+def _assemble_in_memory(parts, out: Path) -> None:
+    """Formats that cannot be appended to (HDF5): the parts read back and written as one table."""
+    from astropy.table import vstack
+
+    tables = [read_posterior_table(p) for p in parts]
+    table = tables[0] if len(tables) == 1 else vstack(tables, metadata_conflicts="silent")
+    table.meta = dict(tables[0].meta)
+    write_posterior_table(table, out, overwrite=True)
 
 
 def _assemble_parquet(parts, out: Path) -> None:

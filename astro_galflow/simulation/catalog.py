@@ -12,28 +12,19 @@ from astropy.table import QTable
 
 from astro_galflow.cutouts import cutouts_path_for, open_cutouts
 from astro_galflow.exceptions import InputError
+from astro_galflow.formats import format_of
 
-__all__ = ["SimulatedCatalog", "read_simulated_catalog", "TABLE_FORMATS", "table_format"]
-
-#: Catalog file extensions and the astropy writer/reader of each.
-TABLE_FORMATS = {".fits": "fits", ".ecsv": "ascii.ecsv", ".parquet": "parquet", ".hdf5": "hdf5", ".h5": "hdf5"}
-
+__all__ = ["SimulatedCatalog", "read_simulated_catalog", "table_format"]
 
 def table_format(path) -> str:
-    """The astropy format name of a catalog path's extension.
+    """The astropy format name of a catalog path's extension (:mod:`astro_galflow.formats`).
 
     Raises
     ------
     InputError
-        Naming the file, for an extension not in :data:`TABLE_FORMATS`.
+        Naming the file, for an extension no posterior-table format has.
     """
-    path = Path(path)
-    fmt = TABLE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"catalog file {os.fspath(path)!r} has an unknown extension; use one of {', '.join(TABLE_FORMATS)}"
-        )
-    return fmt
+    return format_of(path, posterior=True).astropy
 
 
 def _format_kwargs(fmt: str) -> dict:

@@ -28,7 +28,7 @@ def reference(catalog, scale_config, scale_pm, tiny_model):
     return infer_table(catalog[0], config=scale_config, pm=scale_pm, model=tiny_model)
 
 
-@pytest.mark.parametrize(("fmt", "chunk_rows"), [("parquet", 128), ("fits", 200), ("ecsv", 1000)])
+@pytest.mark.parametrize(("fmt", "chunk_rows"), [("parquet", 128), ("fits", 200), ("ecsv", 1000), ("hdf5", 200)])
 def test_stream_equals_in_memory_run(tmp_path, catalog, reference, scale_config, scale_pm, tiny_model, fmt, chunk_rows):
     out = tmp_path / f"post.{fmt}"
     stream_infer(
@@ -53,9 +53,10 @@ def test_existing_output_is_not_overwritten(tmp_path, catalog, scale_config, sca
     assert len(read_posterior_table(out)) == len(catalog[0])
 
 
-def test_unstreamable_output_format_is_refused(tmp_path, catalog, scale_config):
-    with pytest.raises(InputError, match="cannot stream to"):
-        stream_infer(catalog[1], tmp_path / "post.hdf5", config=scale_config, progress=False)
+def test_unknown_output_format_is_refused_before_anything_runs(tmp_path, catalog, scale_config):
+    with pytest.raises(InputError, match=r"post\.txt.*unknown extension"):
+        stream_infer(catalog[1], tmp_path / "post.txt", config=scale_config, progress=False)
+    assert not parts_dir_for(tmp_path / "post.txt").exists()
 
 
 def test_failed_run_resumes_only_unfinished_chunks(
