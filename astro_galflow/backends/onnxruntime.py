@@ -74,7 +74,7 @@ class OnnxRuntimeSampler:
 class OnnxRuntimeBackend(Backend):
     """Run samplers through ONNX Runtime on the CPU.
 
-    Options (``config.options["backends"]``): ``threads`` (default
+    Options (:class:`~astro_galflow.config.BackendSettings`): ``threads`` (default
     ``torch.get_num_threads()``), ``rows_per_call`` (default
     :data:`DEFAULT_ROWS_PER_CALL`), ``onnx_cache_dir`` (where exports are cached, keyed by
     weights hash and library versions; ``""`` disables; default
@@ -141,6 +141,12 @@ class OnnxRuntimeBackend(Backend):
         return open_cached(
             key, export, cache_dir, lambda graph: OnnxRuntimeSampler(graph, threads=threads, rows_per_call=rows)
         )
+
+    def compile_encoder(self, encoder, example_inputs, device: str = "cpu"):
+        """Export the image encoder (or reuse a cached export) and open an ORT session on it."""
+        from astro_galflow.backends.encoder import onnxruntime_encoder
+
+        return onnxruntime_encoder(encoder, example_inputs[0], self.options)
 
 
 def _exportable_example(example_inputs):
