@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from astro_galflow.exceptions import InputError
+from astro_galflow.realdata import skyserver_jpeg as sj
 
 from ._studies import load_study
-
-from astro_galflow.realdata import skyserver_jpeg as sj
 
 smc = load_study("sim_model_real_checks")
 
