@@ -20,7 +20,7 @@ from astro_galflow.flags import PosteriorFlag
 from astro_galflow.model_bundle import build_bundle
 from astro_galflow.model_card import MODELS_DIR, available_models, read_card, resolve_model_dir
 from astro_galflow.noise import row_noise, row_seeds
-from astro_galflow.posterior import PosteriorSamples, postprocess
+from astro_galflow.posterior import PosteriorSamples, extra_column_names, postprocess
 
 __all__ = ["MODELS_DIR", "DOMAIN_MARGIN", "available_models", "load_model", "GalflowModel"]
 
@@ -284,6 +284,11 @@ class GalflowModel:
                     ]
                     detect[start:stop] = torch.stack(probs).mean(0).numpy()
         return out, detect
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Per-row columns beside the parameter summaries (detectability, uncertainty split)."""
+        return extra_column_names(self.parameters, n_members=self.n_members, has_detectability=self._has_detectability)
 
     @property
     def _has_detectability(self) -> bool:

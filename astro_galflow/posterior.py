@@ -17,7 +17,7 @@ import numpy as np
 from astro_galflow.heads.ensemble import uncertainty_decomposition
 from astro_galflow.params import get_parameter
 
-__all__ = ["TAIL_CLIP_SIGMA", "PosteriorSamples", "postprocess"]
+__all__ = ["TAIL_CLIP_SIGMA", "PosteriorSamples", "postprocess", "extra_column_names"]
 
 #: Model-space samples are clipped to the training labels' range widened by this many
 #: standard deviations of the labels.
@@ -43,6 +43,19 @@ class PosteriorSamples:
     samples: dict[str, np.ndarray]
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     flags: np.ndarray | None = None
+
+
+def extra_column_names(parameters, *, n_members: int, has_detectability: bool) -> list[str]:
+    """The per-row columns :func:`postprocess` adds for a model, known before any row is seen.
+
+    Every engine writes them even for a batch without a usable row, so that a table's
+    schema depends on the model only (an empty Dask partition has the columns of a full one).
+    """
+    names = ["oh_12_detectable_probability"] if has_detectability else []
+    if n_members > 1:
+        for p in parameters:
+            names += [f"{p}_std_aleatoric", f"{p}_std_epistemic"]
+    return names
 
 
 def postprocess(

@@ -360,7 +360,7 @@ class InferenceRun:
 
         n, s = len(table), config.n_samples
         samples = {name: np.full((n, s), np.nan, dtype=np.float32) for name in model.parameters}
-        extra = {}
+        extra = {name: np.full(n, np.nan, dtype=np.float32) for name in getattr(model, "extra_columns", ())}
         rows = np.flatnonzero(usable)
         if rows.size:
             sub_cutouts = None if cutout_rows is None else np.asarray(cutouts[cutout_rows[rows]], dtype=np.float32)
@@ -376,9 +376,9 @@ class InferenceRun:
                 samples[name][rows] = values
             for name, values in posterior.columns.items():
                 values = np.asarray(values)
-                full = np.full(n, np.nan, dtype=values.dtype if values.dtype.kind == "f" else np.float64)
-                full[rows] = values
-                extra[name] = full
+                if name not in extra:
+                    extra[name] = np.full(n, np.nan, dtype=values.dtype if values.dtype.kind == "f" else np.float64)
+                extra[name][rows] = values
             flags[rows] |= np.asarray(posterior.flags, dtype=np.int64)
 
         out = new_posterior_table(
