@@ -66,7 +66,9 @@ def damaged(survey):
     index[3] = -1  # no cutout
     index[4] = 10**6  # a cutout that does not exist
     table["cutout_index"] = index
-    inputs = ["source_id", "ra", "dec", "cutout_index"] + [c for c in table.colnames if c.startswith(("mag_", "magerr_"))]
+    inputs = ["source_id", "ra", "dec", "cutout_index"] + [
+        c for c in table.colnames if c.startswith(("mag_", "magerr_"))
+    ]
     table = table[inputs]  # the input convention only (the truth columns carry dex units FITS cannot hold)
     paths = {}
     for fmt in ("parquet", "fits", "hdf5"):
@@ -121,7 +123,10 @@ def _by_source(table) -> dict:
         order = np.argsort(np.asarray(table["source_id"]))
         return {name: np.asarray(getattr(table[name], "value", table[name]))[order] for name in table.colnames}
     order = np.argsort(table["source_id"].to_numpy())
-    return {name: np.asarray(table[name].to_list() if table[name].dtype == object else table[name])[order] for name in table.columns}
+    return {
+        name: np.asarray(table[name].to_list() if table[name].dtype == object else table[name])[order]
+        for name in table.columns
+    }
 
 
 def _assert_same_rows(reference: QTable, other, label: str) -> None:
@@ -198,3 +203,19 @@ def test_engines_agree_on_a_damaged_catalog(model, fmt, damaged, tmp_path, clien
             warnings.simplefilter("ignore")
             frame = _dask(path, config, tmp_path, client)
         _assert_same_rows(reference, frame, f"{model}/{fmt} dask")
+
+
+def test_cli_dask_hats_from_sim_default_opens_in_lsdb_and_validates(survey, tmp_path):
+    """``galflow infer sim.fits out --engine dask --model sim-default``: cutouts found, a valid HATS catalog."""
+    from hats.io.validation import is_valid_catalog
+
+    out = tmp_path / "post-hats"
+    args = ["infer", str(survey), str(out), "--engine", "dask", "--workers", "1", "--model", "sim-default"]
+    assert main([*args, "-n", "32", "--backend", "eager", "--no-progress"]) == 0
+    assert is_valid_catalog(out, strict=True, verbose=False)
+    frame = lsdb.open_catalog(out).compute()
+    assert len(frame) == N_ROWS
+    assert np.isfinite(frame["log_mstar_p50"]).all()
+    assert {"log_mstar_std_epistemic", "oh_12_detectable_probability"} <= set(frame.columns)
+    cone = lsdb.open_catalog(out).cone_search(frame["ra"].iloc[0], frame["dec"].iloc[0], radius_arcsec=1.0).compute()
+    assert frame["source_id"].iloc[0] in set(cone["source_id"])
