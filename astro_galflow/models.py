@@ -69,6 +69,15 @@ def write_card(directory, card: dict) -> Path:
     return path
 
 
+def _domain_check(card: dict):
+    """The card's :class:`~astro_galflow.domain.DomainCheck`, or None for cards without one."""
+    if card.get("domain") is None:
+        return None
+    from astro_galflow.domain import DomainCheck
+
+    return DomainCheck.from_card(card["domain"])
+
+
 def _resolve(name_or_path) -> Path:
     path = Path(os.fspath(name_or_path)).expanduser()
     if path.is_dir():
@@ -89,16 +98,18 @@ def load_model(name_or_path) -> GalflowModel:
         When the model is not found, its card is invalid, or a weights file is missing or
         does not match its recorded sha256.
     """
+    from astro_galflow.card_schema import validate_card
+    from astro_galflow.safe_files import MAX_CARD_BYTES, read_text
+
     directory = _resolve(name_or_path)
     card_path = directory / "card.json"
+    text = read_text(card_path, what="model card", max_bytes=MAX_CARD_BYTES, error=ModelError)
     try:
-        card = json.loads(card_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"model card {os.fspath(card_path)!r} cannot be read: {exc}") from exc
-    if card.get("format") != CARD_FORMAT:
-        raise ModelError(
-            f"model card {os.fspath(card_path)!r} has format {card.get('format')!r}; expected {CARD_FORMAT!r}"
-        )
+        card = json.loads(text)
+    except ValueError as exc:
+        raise ModelError(f"model card {os.fspath(card_path)!r} is not valid JSON: {exc}") from exc
+    # issue 15: every field the host reads is checked before anything is built
+    validate_card(card, card_path)
     return GalflowModel(directory, card)
 
 
@@ -159,6 +170,7 @@ class GalflowModel:
         feats = card["features"]
         self._feature_min = np.asarray(feats["min"], dtype=np.float64)
         self._feature_max = np.asarray(feats["max"], dtype=np.float64)
+        self.domain = _domain_check(card)
         self.calibration = self._calibration()
         self._members, self._vae = self._build()
 
@@ -179,7 +191,7 @@ class GalflowModel:
 
     def _weights(self, filename: str) -> tuple[Path, str]:
         hashes = self.card.get("sha256", {})
-        if filename not in hashes:
+        if not hashes.get(filename):  # load_weights skips the check for a None hash
             raise ModelError(f"model {self.name!r}: card lists no sha256 for {filename!r}")
         return self.directory / filename, hashes[filename]
 
@@ -287,7 +299,14 @@ class GalflowModel:
             return (features < self._feature_min - margin) | (features > self._feature_max + margin)
 
     def outside_domain(self, features: np.ndarray) -> np.ndarray:
-        """True for rows with any feature beyond the training range (``OUTSIDE_TRAINING_DOMAIN``)."""
+        """True for rows outside the training domain (``OUTSIDE_TRAINING_DOMAIN``).
+
+        The card's density check (:mod:`astro_galflow.domain`) where it has one; cards
+        written before it fall back to the per-feature range.
+        """
+        if self.domain is not None:
+            with np.errstate(invalid="ignore"):
+                return self.domain.ood_score(features) > 0
         return self.outside_domain_features(features).any(axis=1)
 
     def posterior_samples(
@@ -336,6 +355,16 @@ class GalflowModel:
         )
         if calibrate and self.calibration is not None:
             out = self.calibration.apply(out, self.parameters)
+        # issue 15 (astro_galflow.support): truncate to z >= 0, fluxes >= 0 and renormalise
+        from astro_galflow.support import apply_physical_support
+
+        out, off_support = apply_physical_support(out, self.parameters, n_groups=self.n_members, seed=seed)
+        # issue 15 (astro_galflow.domain): density check; flagged rows tempered toward the training labels
+        ood_score, outside = None, self.outside_domain(features)
+        if self.domain is not None:
+            from astro_galflow.domain import check_and_temper
+
+            out, ood_score, outside = check_and_temper(self.domain, features, out, self.card["targets"], seed=seed)
         # Far tails of an imperfect flow can leave the physical range (a log1p flux of
         # 800 overflows); clip to the training labels' range widened by 5 sigma.
         targets = self.card["targets"]
@@ -353,7 +382,10 @@ class GalflowModel:
                 ale, epi = uncertainty_decomposition(s.astype(np.float64), self.n_members)
                 columns[f"{p}_std_aleatoric"] = ale.astype(np.float32)
                 columns[f"{p}_std_epistemic"] = epi.astype(np.float32)
-        flags = np.where(self.outside_domain(features), int(PosteriorFlag.OUTSIDE_TRAINING_DOMAIN), 0).astype(np.int64)
+        if ood_score is not None:
+            columns["ood_score"] = ood_score
+        flags = np.where(outside, int(PosteriorFlag.OUTSIDE_TRAINING_DOMAIN), 0).astype(np.int64)
+        flags[off_support] |= int(PosteriorFlag.OUTSIDE_PHYSICAL_SUPPORT)
         return PosteriorSamples(samples=samples, columns=columns, flags=flags)
 
     def model_space_samples(

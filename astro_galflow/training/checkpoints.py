@@ -44,12 +44,14 @@ def load_weights(module: torch.nn.Module, path, sha256: str | None = None) -> to
     Raises
     ------
     ModelError
-        When the file is missing, its hash differs from ``sha256`` or it does not fit
-        the module.
+        When the file is missing, not a regular file, larger than
+        :data:`~astro_galflow.safe_files.MAX_WEIGHTS_BYTES`, its hash differs from
+        ``sha256`` or it does not fit the module.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"weights file {os.fspath(path)!r} does not exist")
+    from astro_galflow.safe_files import MAX_WEIGHTS_BYTES, regular_file
+
+    # a device or FIFO (a symlink to /dev/zero) would hash forever
+    path = regular_file(path, what="weights file", max_bytes=MAX_WEIGHTS_BYTES, error=ModelError)
     if sha256 is not None:
         actual = sha256_of(path)
         if actual != sha256:
