@@ -162,7 +162,7 @@ def stream_infer(
         # before the journal: a run that cannot start must not leave a partial run behind
         require_cutouts(model, cutouts)
         journal = _open_journal(
-            reader, input_path, output_path, parts_dir, config, chunk_rows, resume=resume, overwrite=overwrite
+            reader, input_path, output_path, parts_dir, config, chunk_rows, model, resume=resume, overwrite=overwrite
         )
         if journal is None:
             return output_path
@@ -189,11 +189,12 @@ def stream_infer(
     return output_path
 
 
-def _open_journal(reader, input_path, output_path, parts_dir, config, chunk_rows, *, resume, overwrite):
+def _open_journal(reader, input_path, output_path, parts_dir, config, chunk_rows, model, *, resume, overwrite):
     """The journal to continue, or None when an earlier run already finished the output."""
     if reader.n_rows == 0:
         raise InputError(f"input catalog {os.fspath(input_path)!r} has no rows")
-    key = RunKey(input=file_identity(input_path), config=run_identity(config), chunk_rows=chunk_rows)
+    # issue 15: the key holds the model's weights/calibration/card, not the --model string
+    key = RunKey(input=file_identity(input_path), config=run_identity(config, model), chunk_rows=chunk_rows)
     if parts_dir.exists():
         if overwrite:
             shutil.rmtree(parts_dir)
