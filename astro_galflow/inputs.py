@@ -261,6 +261,7 @@ def warn_duplicate_ids(table: Table) -> None:
     repeated = counts > 1
     if repeated.any():
         example = values[repeated][0]
+        example = example.item() if isinstance(example, np.generic) else example  # 2, not np.int64(2)
         warnings.warn(
             f"{int(np.sum(counts[repeated]))} rows share {int(repeated.sum())} source_id value(s) "
             f"(e.g. {example!r} appears {int(counts[repeated][0])} times); rows are kept, but joins on source_id "

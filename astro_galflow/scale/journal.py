@@ -94,9 +94,9 @@ _FIELD_NAMES = {
     "config.model.calibration": "--model (its card's calibration)",
     "config.model.domain": "--model (its card's domain check)",
     "config.model.card": "--model (its card)",
-    "input.path": "the input catalog's path",
-    "input.size": "the input catalog (its size changed)",
-    "input.mtime_ns": "the input catalog (it was modified)",
+    "input.path": "input catalog path",
+    "input.size": "input catalog (its size changed)",
+    "input.mtime_ns": "input catalog (it was modified since)",
     "chunk_rows": "--chunk-rows",
 }
 
