@@ -280,7 +280,7 @@ def temper(samples: np.ndarray, weight: np.ndarray, mean, std, low, high, *, see
         return out
     mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     a, b = (np.asarray(low) - mean) / std, (np.asarray(high) - mean) / std
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 15])  # a stream of its own, not the support truncation's
     n_samples, n_params = samples.shape[1:]
     replace = rng.random((rows.size, n_samples)) < weight[rows, None]
     prior = truncnorm.rvs(a, b, loc=mean, scale=std, size=(rows.size, n_samples, n_params), random_state=rng)

@@ -216,7 +216,19 @@ def _evaluate(model, args) -> dict:
             "unflagged": _redshift_metrics(truth[~flagged], z[~flagged]),
             "flagged_rows": _redshift_metrics(truth[flagged], z[flagged]) if flagged.sum() > 1 else None,
         }
+        if args.photoz and "magerr_r" in table.colnames and not np.isfinite(np.asarray(table["magerr_r"])).any():
+            # rows without errors get typical ones; how much of the flag is due to that?
+            report[name]["flagged_with_mgs_median_errors"] = _flagged_with_median_errors(model, table, args)
     return report
+
+
+def _flagged_with_median_errors(model, table, args) -> float:
+    """Share flagged when rows without errors get the MGS training rows' median errors."""
+    mgs = _photoz_table(args.data_dir, ("mgs",))
+    table = table.copy()
+    for band in model.photometry_bands:
+        table[f"magerr_{band}"] = np.full(len(table), np.median(np.asarray(mgs[f"magerr_{band}"]))) * u.mag
+    return float(np.mean(model.outside_domain(model.features(table))))
 
 
 def main(argv=None) -> int:
