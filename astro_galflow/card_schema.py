@@ -173,7 +173,7 @@ def _calibration(entry, parameters, problems: _Problems) -> None:
         return
     for name, knots in maps.items():
         if isinstance(parameters, list) and name not in parameters:
-            problems.add(f"calibration.parameters.{name}", "is not a parameter the model infers")
+            problems.add(f"calibration.parameters.{name}", "names a parameter the model does not infer")
             continue
         if not (
             isinstance(knots, dict)

@@ -353,12 +353,14 @@ class GalflowModel:
         out, detect = self.model_space_samples(
             features, n_samples=n_samples, seed=seed, compiled=compiled, batch_size=batch_size
         )
-        if calibrate and self.calibration is not None:
-            out = self.calibration.apply(out, self.parameters)
-        # issue 15 (astro_galflow.support): truncate to z >= 0, fluxes >= 0 and renormalise
+        # issue 15 (astro_galflow.support): truncate the raw flow draws to z >= 0, fluxes >= 0
+        # and renormalise; before the calibration, whose monotone map then keeps every
+        # draw's rank and cannot leave the support (it never extrapolates past a galaxy's draws)
         from astro_galflow.support import apply_physical_support
 
         out, off_support = apply_physical_support(out, self.parameters, n_groups=self.n_members, seed=seed)
+        if calibrate and self.calibration is not None:
+            out = self.calibration.apply(out, self.parameters)
         # issue 15 (astro_galflow.domain): density check; flagged rows tempered toward the training labels
         ood_score, outside = None, self.outside_domain(features)
         if self.domain is not None:
