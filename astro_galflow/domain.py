@@ -209,10 +209,17 @@ def domain_problems(entry, n_features: int | None) -> list[str]:
     if entry.get("method") != DOMAIN_METHOD:
         return [f"method: {entry.get('method')!r} is not {DOMAIN_METHOD!r}"]
     problems = []
-    try:
-        check = DomainCheck.from_card(entry)
-    except (KeyError, TypeError, ValueError) as exc:
-        return [f"{exc.args[0] if isinstance(exc, KeyError) else '(entry)'}: missing or not numeric ({exc})"]
+    for name in ("center", "scale", "weights", "means", "precisions_cholesky", "threshold", "spread"):
+        if name not in entry:
+            problems.append(f"{name}: missing")
+            continue
+        try:
+            np.asarray(entry[name], dtype=np.float64)
+        except (TypeError, ValueError):
+            problems.append(f"{name}: must be numeric")
+    if problems:
+        return problems
+    check = DomainCheck.from_card(entry)
     k, f = check.means.shape if check.means.ndim == 2 else (None, None)
     if k is None:
         return ["means: must be a list of per-component lists"]

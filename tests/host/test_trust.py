@@ -82,7 +82,7 @@ def _set(path, value):
         (_set(["sha256", "member_1.safetensors"], "abc123"), "sha256.member_1.safetensors"),
         (_del(["sha256", "member_2.safetensors"]), "sha256.member_2.safetensors: missing"),
         (_set(["targets", "std"], [0.0] * 9), "targets.std"),
-        (_set(["domain", "threshold"], "high"), "domain."),
+        (_set(["domain", "threshold"], "high"), "domain.threshold: must be numeric"),
     ],
 )
 def test_invalid_card_is_refused_naming_card_and_field(model_copy, change, field):
