@@ -49,7 +49,7 @@ def test_quantile_suffixes():
     assert [quantile_suffix(q) for q in (0.16, 0.5, 0.025, 0.975)] == ["p16", "p50", "p2_5", "p97_5"]
 
 
-@pytest.mark.parametrize("ext", [".ecsv", ".fits", ".parquet", ".hdf5"])
+@pytest.mark.parametrize("ext", [".ecsv", ".fits", ".parquet", ".hdf5", ".vot"])
 def test_round_trip_preserves_values_units_meta_and_index(tmp_path, ext):
     table = _table()
     path = write_posterior_table(table, tmp_path / f"post{ext}")
