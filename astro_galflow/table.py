@@ -39,6 +39,7 @@ __all__ = [
     "parameters_in",
     "validate_posterior_table",
     "write_posterior_table",
+    "write_table",
     "read_posterior_table",
 ]
 
@@ -313,6 +314,34 @@ def write_posterior_table(table: QTable, path, *, overwrite: bool = False) -> Pa
     out = table.copy(copy_data=False)
     describe_columns(out)
     write_table_file(out, path, fmt)
+    return path
+
+
+def write_table(table, path, *, overwrite: bool = False) -> Path:
+    """Write any table (a cross-match result, a catalog) the way posterior tables are written.
+
+    The format follows the extension (:mod:`astro_galflow.formats`, VOTable and CSV
+    included); units, descriptions and UCDs go where each format's readers look, and the
+    file is moved into place only when complete.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    astro_galflow.exceptions.OutputError
+        Naming the file and the cause when it cannot be written.
+    """
+    from astro_galflow.table_io import atomic_path, write_table_file
+
+    path = Path(path)
+    fmt = format_of(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True (or --overwrite) to replace it")
+    if fmt.posterior:
+        write_table_file(table, path, fmt.name)
+    else:
+        with atomic_path(path) as tmp:
+            table.write(tmp, format=fmt.astropy)
     return path
 
 

@@ -118,6 +118,14 @@ def plain_table(table) -> Table:
     return out
 
 
+def _bare(plain: Table) -> Table:
+    """Values only (masks kept): units, descriptions and UCDs are written by hand."""
+    bare = Table([plain[name].copy(copy_data=False) for name in plain.colnames])
+    for col in bare.itercols():
+        col.unit, col.info.description, col.info.meta = None, None, {}
+    return bare
+
+
 def _quantity_table(table: Table, units: dict | None = None) -> QTable:
     """Plain columns back to a QTable: Dex/Quantity columns, native byte order, str text."""
     table.convert_bytestring_to_unicode()
@@ -250,7 +258,7 @@ def _write_fits(table, path: Path) -> None:
     from astropy.io import fits
 
     plain = plain_table(table)
-    bare = Table([np.asarray(plain[name]) for name in plain.colnames], names=plain.colnames)
+    bare = _bare(plain)
     hdu = fits.table_to_hdu(bare)
     header = hdu.header
     header["EXTNAME"] = "POSTERIOR"
@@ -436,20 +444,23 @@ def _write_votable(table, path: Path) -> None:
     from astropy.io.votable.tree import Info, Param, VOTableFile
 
     plain = plain_table(table)
-    bare = Table([np.asarray(plain[name]) for name in plain.colnames], names=plain.colnames)
+    bare = _bare(plain)
     votable: VOTableFile = from_table(bare)
     resource = votable.resources[0]
     vot_table = resource.tables[0]
     vot_table.name = "posterior"
     for field, name in zip(vot_table.fields, plain.colnames):
         col = plain[name]
-        unit = unit_to_string(col.unit)
-        if unit:
-            with warnings.catch_warnings():
-                # W50: dex(...) is no VOUnit; the string is kept as written (module doc).
-                warnings.simplefilter("ignore", u.UnitsWarning)
-                warnings.filterwarnings("ignore", message=".*W50.*")
-                field.unit = unit
+        if col.unit is not None and col.unit != u.dimensionless_unscaled:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", u.UnitsWarning)
+                    field.unit = col.unit.to_string("vounit")
+            except ValueError:
+                # dex(...) and dex are no VOUnits; the unit setter would re-parse the
+                # string as VOUnit (reading "dex" as deci-"ex"), so the unit object is
+                # kept as is and written in astropy's form (module docstring).
+                field._unit = col.unit
         if _ucd(col):
             field.ucd = _ucd(col)
         if col.info.description:
@@ -472,8 +483,10 @@ def _write_votable(table, path: Path) -> None:
             resource.infos.append(Info(name=key, value=str(value)))
     resource.infos.append(Info(name=_META_INFO, value=json.dumps({**meta, _UNITS_KEY: _quantity_units(table)})))
     with warnings.catch_warnings():
-        # VOUnit deprecates erg (the SDSS line-flux unit); the string is still valid.
+        # VOUnit deprecates erg (the SDSS line-flux unit), and W50 flags the dex units
+        # written in astropy's form: both strings are what is meant.
         warnings.simplefilter("ignore", u.UnitsWarning)
+        warnings.filterwarnings("ignore", message=".*W50.*")
         votable.to_xml(os.fspath(path))
 
 
