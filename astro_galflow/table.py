@@ -15,6 +15,7 @@ provenance and the ``hats_col_*`` keys; the table is indexed on ``_healpix_29``.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,10 +37,12 @@ __all__ = [
     "new_posterior_table",
     "add_parameter_columns",
     "describe_columns",
+    "column_metadata",
     "parameters_in",
     "validate_posterior_table",
     "write_posterior_table",
     "write_table",
+    "read_table",
     "read_posterior_table",
 ]
 
@@ -198,6 +201,11 @@ _DETECTABLE = {
     )
 }
 
+_PDF_COLUMNS = (
+    ("_pdf_quantiles", "stat.percentile", "posterior quantiles at levels meta['compact_pdf']['levels']"),
+    ("_pdf_hist", "stat.probability", "posterior density in the bins meta['compact_pdf']['edges']"),
+)
+
 
 def describe_columns(table: QTable) -> None:
     """Give the columns models add as plain arrays their unit, description and UCD, in place.
@@ -226,10 +234,58 @@ def describe_columns(table: QTable) -> None:
             table[name].info.description = f"{spec.description}: {what}"
             table[name].info.meta = {**meta, "ucd": ucd}
             continue
-        for pdf, ucd in (("_pdf_quantiles", "stat.percentile"), ("_pdf_hist", "stat.probability")):
+        for pdf, ucd, what in _PDF_COLUMNS:
             if name.endswith(pdf) and name[: -len(pdf)] in PARAMETERS and "ucd" not in meta:
                 spec = PARAMETERS[name[: -len(pdf)]]
                 col.info.meta = {**meta, "ucd": f"{spec.ucd};{ucd}" if pdf == "_pdf_quantiles" else ucd}
+                col.info.description = col.info.description or f"{spec.description}: {what}"
+
+
+def column_metadata(colnames) -> dict:
+    """Unit, description and UCD of posterior-table columns, from the naming conventions alone.
+
+    For writers that receive bare values (the HATS partitions of the Dask engine).
+
+    Parameters
+    ----------
+    colnames : iterable of str
+
+    Returns
+    -------
+    dict
+        ``{name: {"unit": UnitBase or None, "description": str, "ucd": str}}`` for every
+        name that follows a convention; other names are absent.
+    """
+    colnames = list(colnames)
+    template = new_posterior_table(
+        source_id=np.zeros(1, dtype=np.int64), survey="", ra_deg=[0.0], dec_deg=[0.0], flags=[0]
+    )
+    for name, spec in PARAMETERS.items():
+        suffixes = {c[len(name) + 1 :] for c in colnames if c.startswith(name + "_")}
+        if "mean" not in suffixes:
+            continue
+        quantiles = sorted(float(s[1:].replace("_", ".")) / 100 for s in suffixes if re.fullmatch(r"p\d+(_\d+)?", s))
+        add_parameter_columns(
+            template, spec, np.zeros((1, 2)), quantiles=quantiles, store_samples="samples" in suffixes
+        )
+    for name in colnames:
+        if name in template.colnames:
+            continue
+        template[name] = np.zeros(1, dtype=np.float32)
+        param = name[: -len("_pdf_quantiles")]
+        if name.endswith("_pdf_quantiles") and param in PARAMETERS:
+            template[name] = _quantity(template[name], PARAMETERS[param].unit)
+    describe_columns(template)
+    out = {}
+    for name in colnames:
+        col = template[name]
+        if col.info.description:
+            out[name] = {
+                "unit": getattr(col, "unit", None),
+                "description": col.info.description,
+                "ucd": (col.info.meta or {}).get("ucd"),
+            }
+    return out
 
 
 def parameters_in(table: QTable) -> list[str]:
@@ -343,6 +399,33 @@ def write_table(table, path, *, overwrite: bool = False) -> Path:
         with atomic_path(path) as tmp:
             table.write(tmp, format=fmt.astropy)
     return path
+
+
+def read_table(path) -> QTable:
+    """Read any table file the way :func:`read_posterior_table` reads posterior tables.
+
+    Units written as ``dex(...)`` (which astropy's own FITS and VOTable readers only warn
+    about) come back as astropy units; CSV goes through astropy.
+
+    Raises
+    ------
+    InputError
+        Naming the file when it does not exist or cannot be read.
+    """
+    from astro_galflow.table_io import read_table_file
+
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.exists():
+        raise InputError(f"table file {os.fspath(path)!r} does not exist")
+    try:
+        if fmt.posterior:
+            return read_table_file(path, fmt.name)
+        return QTable.read(path, format=fmt.astropy)
+    except GalflowError:
+        raise
+    except Exception as exc:  # the format libraries raise many types for unreadable files
+        raise InputError(f"cannot read table file {os.fspath(path)!r}: {exc}") from exc
 
 
 def read_posterior_table(path) -> QTable:

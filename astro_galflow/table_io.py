@@ -95,11 +95,15 @@ def unit_from_string(text):
     return u.Unit(text, parse_strict="silent")
 
 
-def _values(col) -> np.ndarray:
-    values = getattr(col, "value", col)
-    if isinstance(values, MaskedColumn):
-        return values
-    return np.asarray(values)
+def _values(col):
+    """Plain values of a column; masked entries stay masked."""
+    if isinstance(col, MaskedColumn):
+        return col
+    mask = getattr(col, "mask", None)
+    values = np.asarray(getattr(col, "value", col))
+    if mask is not None and np.any(mask):
+        return MaskedColumn(values, mask=np.asarray(mask))
+    return values
 
 
 def _ucd(col) -> str | None:
@@ -133,8 +137,11 @@ def _quantity_table(table: Table, units: dict | None = None) -> QTable:
     units = units or {}
     for name in table.colnames:
         col = table[name]
-        if isinstance(col, MaskedColumn) and not np.any(col.mask):
-            col = Column(col.data.data, unit=col.unit, description=col.info.description, meta=col.info.meta)
+        if isinstance(col, MaskedColumn) and (not np.any(col.mask) or col.dtype.kind == "f"):
+            # Unmasked, or float: NaN marks a missing value as the writers store it.
+            fill = np.nan if col.dtype.kind == "f" else None
+            data = col.filled(fill) if np.any(col.mask) else col.data.data
+            col = Column(data, unit=col.unit, description=col.info.description, meta=col.info.meta)
         dtype = col.dtype
         if not dtype.isnative:
             col = col.astype(dtype.newbyteorder("="))
@@ -146,7 +153,9 @@ def _quantity_table(table: Table, units: dict | None = None) -> QTable:
             values = np.asarray(col)
             out[name] = unit._quantity_class(values, unit) if isinstance(unit, u.FunctionUnitBase) else values * unit
         else:
-            out[name] = Column(col, unit=None) if isinstance(col, Column) else col
+            out[name] = col.copy()
+            if isinstance(col, Column):
+                out[name].unit = None
         out[name].info.description = description
         out[name].info.meta = meta
     return out
@@ -379,10 +388,11 @@ def _read_parquet(path: Path) -> QTable:
     import pyarrow.parquet as pq
     from astropy.table.meta import get_header_from_yaml
 
-    # Read with pyarrow on the calling thread: astropy's reader (pq.read_table with
-    # Arrow's thread pool) left a pool thread that aborted the interpreter at exit in
-    # some runs (apache/arrow#34314).
-    pa_table = pq.read_table(path, use_threads=False)
+    # Read on the calling thread, through ParquetFile rather than the dataset API:
+    # astropy's reader (pq.read_table, Arrow's CPU and I/O thread pools) can leave a
+    # pool thread that aborts the interpreter at exit (apache/arrow#34314).
+    with pq.ParquetFile(path, pre_buffer=False) as parquet_file:
+        pa_table = parquet_file.read(use_threads=False)
     schema_meta = pa_table.schema.metadata or {}
     header = {}
     if b"table_meta_yaml" in schema_meta:
@@ -433,13 +443,29 @@ def _write_hdf5(table, path: Path) -> None:
 
 
 def _read_hdf5(path: Path) -> QTable:
-    return _quantity_table(Table.read(path, format="hdf5", path=_HDF5_PATH))
+    import h5py
+
+    with h5py.File(path, "r") as h5:
+        # Posterior tables live at "posterior"; another HDF5 table is read from astropy's default place.
+        where = _HDF5_PATH if _HDF5_PATH in h5 else None
+    return _quantity_table(Table.read(path, format="hdf5", path=where))
 
 
 # --- VOTable ----------------------------------------------------------------------
 
 
 def _write_votable(table, path: Path) -> None:
+    votable = votable_file(table)
+    with warnings.catch_warnings():
+        # VOUnit deprecates erg (the SDSS line-flux unit), and W50 flags the dex units
+        # written in astropy's form: both strings are what is meant.
+        warnings.simplefilter("ignore", u.UnitsWarning)
+        warnings.filterwarnings("ignore", message=".*W50.*")
+        votable.to_xml(path if hasattr(path, "write") else os.fspath(path))
+
+
+def votable_file(table):
+    """The :class:`~astropy.io.votable.tree.VOTableFile` :func:`write_table_file` writes for ``table``."""
     from astropy.io.votable import from_table
     from astropy.io.votable.tree import Info, Param, VOTableFile
 
@@ -482,12 +508,7 @@ def _write_votable(table, path: Path) -> None:
         if isinstance(value, (str, int, float, bool)):
             resource.infos.append(Info(name=key, value=str(value)))
     resource.infos.append(Info(name=_META_INFO, value=json.dumps({**meta, _UNITS_KEY: _quantity_units(table)})))
-    with warnings.catch_warnings():
-        # VOUnit deprecates erg (the SDSS line-flux unit), and W50 flags the dex units
-        # written in astropy's form: both strings are what is meant.
-        warnings.simplefilter("ignore", u.UnitsWarning)
-        warnings.filterwarnings("ignore", message=".*W50.*")
-        votable.to_xml(os.fspath(path))
+    return votable
 
 
 def _read_votable(path: Path) -> QTable:

@@ -57,22 +57,16 @@ def run(args) -> int:
     import os
     import sys
 
-    from astropy.table import QTable
-
-    from astro_galflow.exceptions import InputError
     from astro_galflow.formats import format_of
     from astro_galflow.sources.base import SourceError
-    from astro_galflow.table import write_table
+    from astro_galflow.table import read_table, write_table
     from astro_galflow.vo.crossmatch import crossmatch
     from astro_galflow.vo.tap import RetryPolicy
 
     format_of(args.out)  # an unknown extension is refused before the query runs
     if os.path.exists(args.out) and not args.overwrite:
         raise FileExistsError(f"{args.out} exists (use --overwrite)")
-    try:
-        table = QTable.read(args.table)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read table {args.table}: {exc}") from exc
+    table = read_table(args.table)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     try:
         result = crossmatch(

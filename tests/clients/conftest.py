@@ -88,5 +88,31 @@ def outputs(tmp_path_factory):
             if fmt != "fits":
                 paths[fmt] = write_posterior_table(table, root / f"{model}{ext}")
         paths["samples"] = samples
+        paths["hats"] = _hats(table, root / f"{model}-hats")
         result[model] = paths
     return result
+
+
+def _hats(table, path: Path) -> Path:
+    """The posterior table as a HATS catalog, finished as the Dask engine finishes its output."""
+    import lsdb
+    import numpy as np
+    import pandas as pd
+
+    from astro_galflow.config import GalflowConfig
+    from astro_galflow.scale.hats_output import finish_hats_catalog, hats_properties
+
+    frame = pd.DataFrame(
+        {
+            name: np.asarray(getattr(table[name], "value", table[name]))
+            for name in table.colnames
+            if table[name].ndim == 1 and name != "_healpix_29"
+        }
+    )
+    properties = hats_properties(GalflowConfig(model=table.meta["model"]))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        catalog = lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", partition_rows=10, highest_order=10)
+        catalog.write_catalog(path, as_collection=False, progress_bar=False, addl_hats_properties=properties)
+        finish_hats_catalog(path, properties=properties)
+    return path
