@@ -44,10 +44,16 @@ from astropy.table import Column, MaskedColumn, QTable, Table
 
 from astro_galflow.exceptions import InputError, OutputError
 
-__all__ = ["unit_to_string", "unit_from_string", "write_table_file", "read_table_file", "ARROW_FIELD_KEYS"]
-
-#: Keys of each Arrow field's metadata (the convention of HATS/nested-pandas readers).
-ARROW_FIELD_KEYS = ("unit", "ucd", "description")
+__all__ = [
+    "unit_to_string",
+    "unit_from_string",
+    "write_table_file",
+    "read_table_file",
+    "atomic_path",
+    "plain_table",
+    "ecsv_text",
+    "votable_file",
+]
 
 _META_CARD = "GALFLOW_META"
 _META_INFO = "galflow_meta"
