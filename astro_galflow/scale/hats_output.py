@@ -178,6 +178,7 @@ def write_margin_cache(
     """
     import shutil
     import tempfile
+    import warnings
 
     from hats_import.margin_cache.margin_cache_arguments import MarginCacheArguments
     from hats_import.pipeline import pipeline_with_client
@@ -202,7 +203,11 @@ def write_margin_cache(
                 progress_bar=False,
                 tmp_dir=tmp,
             )
-            pipeline_with_client(args, client)
+            with warnings.catch_warnings():
+                # hats-import lists the margin partitions it has just written from their
+                # files, and says so; nothing for the user to act on.
+                warnings.filterwarnings("ignore", message="Computing partitions from catalog parquet files")
+                pipeline_with_client(args, client)
     finally:
         if own:
             client.close()

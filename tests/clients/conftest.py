@@ -93,6 +93,21 @@ def outputs(tmp_path_factory):
     return result
 
 
+@pytest.fixture(scope="session")
+def photometry_output(outputs, tmp_path_factory):
+    """``sim-photometry`` (the third shipped model) on the same simulated catalog: ``{format: path}``."""
+    from astro_galflow.table import read_posterior_table, write_posterior_table
+
+    root = tmp_path_factory.mktemp("clients-photometry")
+    paths = {"fits": root / "sim-photometry.fits"}
+    _infer(outputs["input"]["sim-default"], paths["fits"], "sim-photometry", "--engine", "memory")
+    table = read_posterior_table(paths["fits"])
+    for fmt, ext in FORMATS.items():
+        if fmt != "fits":
+            paths[fmt] = write_posterior_table(table, root / f"sim-photometry{ext}")
+    return paths
+
+
 def _hats(table, path: Path) -> Path:
     """The posterior table as a HATS catalog, finished as the Dask engine finishes its output."""
     import lsdb

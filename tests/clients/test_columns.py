@@ -22,10 +22,18 @@ def is_physical(table, name: str) -> bool:
     return param is not None and PARAMETERS[param].unit != u.dimensionless_unscaled
 
 
-@pytest.mark.parametrize("model", MODELS)
-@pytest.mark.parametrize("fmt", [*FORMATS, "samples"])
-def test_every_column_is_described(outputs, model, fmt):
-    table = read_posterior_table(outputs[model][fmt])
+# Every shipped model: sim-default and sdss-photoz in every format (and with samples),
+# sim-photometry in every format.
+CASES = [(m, f) for m in MODELS for f in [*FORMATS, "samples"]] + [("sim-photometry", f) for f in FORMATS]
+
+
+@pytest.mark.parametrize(("model", "fmt"), CASES)
+def test_every_column_is_described(request, model, fmt):
+    if model == "sim-photometry":
+        path = request.getfixturevalue("photometry_output")[fmt]
+    else:
+        path = request.getfixturevalue("outputs")[model][fmt]
+    table = read_posterior_table(path)
     problems = []
     for name in table.colnames:
         col = table[name]

@@ -80,6 +80,10 @@ def test_pipeline_columns_and_qp_export(tmp_path, tiny_model, compact_pm, option
     write_posterior_table(table, path)
     qp_path = compact.write_qp(read_posterior_table(path), "redshift", tmp_path / "redshift.hdf5")
     ensemble = qp.read(str(qp_path))
+    # `galflow infer --pdf qp`: one ensemble per parameter beside the table.
+    files = compact.write_qp_files(read_posterior_table(path), path)
+    assert sorted(f.name for f in files) == sorted(f"post.{p}.qp.hdf5" for p in tiny_model.parameters)
+    assert qp.read(str(files[0])).npdf == 40
     assert ensemble.npdf == 40
     np.testing.assert_array_equal(ensemble.ancil["source_id"], table["source_id"])
     # The qp median sits near the posterior median the table reports.
@@ -109,6 +113,9 @@ def test_export_from_samples_and_errors(tmp_path, tiny_model, scale_pm):
         compact.to_qp_ensemble(table, "oh_12")
     with pytest.raises(InputError, match=r"\.hdf5"):
         compact.write_qp(table, "log_mstar", tmp_path / "m.fits")
+    summaries = table[[c for c in table.colnames if not c.endswith("_samples")]]
+    with pytest.raises(InputError, match="compact-PDF or sample columns"):
+        compact.write_qp_files(summaries, tmp_path / "post.fits")
     bad = GalflowConfig(options={compact.OPTION: {"kind": "spline"}})
     with pytest.raises(InputError, match="kind"):
         compact.galflow_summarize_posterior(parameter=None, samples=np.zeros((1, 2)), config=bad)
