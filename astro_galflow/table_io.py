@@ -124,7 +124,9 @@ def plain_table(table) -> Table:
         values = _values(col)
         meta = {"ucd": _ucd(col)} if _ucd(col) else {}
         kind = MaskedColumn if isinstance(values, MaskedColumn) else Column
-        out[name] = kind(values, unit=getattr(col, "unit", None), description=col.info.description, meta=meta)
+        column = kind(values, unit=getattr(col, "unit", None), description=col.info.description, meta=meta, copy=False)
+        # copy=False: sample columns can be most of the memory a chunk takes.
+        out.add_column(column, name=name, copy=False)
     return out
 
 
@@ -157,9 +159,10 @@ def _quantity_table(table: Table, units: dict | None = None) -> QTable:
         description, meta = col.info.description, dict(col.info.meta or {})
         if unit is not None and dtype.kind in "fiuc":
             values = np.asarray(col)
-            out[name] = unit._quantity_class(values, unit) if isinstance(unit, u.FunctionUnitBase) else values * unit
+            kind = unit._quantity_class if isinstance(unit, u.FunctionUnitBase) else u.Quantity
+            out.add_column(kind(values, unit, copy=False), name=name, copy=False)
         else:
-            out[name] = col.copy()
+            out[name] = col.copy(copy_data=False) if isinstance(col, Column) else col
             if isinstance(col, Column):
                 out[name].unit = None
         out[name].info.description = description
