@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["GalflowError", "InputError", "MissingColumnError", "ModelError", "GalflowWarning"]
+__all__ = ["GalflowError", "InputError", "MissingColumnError", "ModelError", "OutputError", "GalflowWarning"]
 
 
 class GalflowError(Exception):
@@ -20,6 +20,10 @@ class MissingColumnError(InputError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class OutputError(GalflowError, OSError):
+    """An output file cannot be written (the message names the file and the cause)."""
 
 
 class ModelError(GalflowError):

@@ -55,7 +55,7 @@ FORMATS = {
         TableFormat("parquet", "parquet", (".parquet", ".pq"), chunked_read=True, chunked_write=True),
         TableFormat("ecsv", "ascii.ecsv", (".ecsv",), chunked_read=True, chunked_write=True),
         TableFormat("hdf5", "hdf5", (".hdf5", ".h5"), chunked_read=True),
-        TableFormat("votable", "votable", (".vot", ".xml"), posterior=False),
+        TableFormat("votable", "votable", (".vot", ".xml")),
         TableFormat("csv", "ascii.csv", (".csv",), posterior=False),
     )
 }

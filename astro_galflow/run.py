@@ -36,7 +36,7 @@ from astro_galflow.healpix import SPATIAL_INDEX_COLUMN
 from astro_galflow.inputs import as_qtable, check_columns, column_values, flag_column, mag_column
 from astro_galflow.params import get_parameter
 from astro_galflow.sources.base import BandMismatchError
-from astro_galflow.table import add_parameter_columns, new_posterior_table, validate_posterior_table
+from astro_galflow.table import add_parameter_columns, describe_columns, new_posterior_table, validate_posterior_table
 
 __all__ = ["InferenceRun", "CatalogInput", "BLOCKING_FLAGS", "read_input_table"]
 
@@ -400,6 +400,7 @@ class InferenceRun:
                     out[column].info.description = description
         for name, values in extra.items():
             out[name] = values
+        describe_columns(out)
         self._add_meta(out)
         pm.hook.galflow_modify_table(table=out, config=config)
         out.add_index(SPATIAL_INDEX_COLUMN)

@@ -14,9 +14,8 @@ provenance and the ``hats_col_*`` keys; the table is indexed on ``_healpix_29``.
 
 from __future__ import annotations
 
-import json
 import os
-import warnings
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,18 +36,17 @@ __all__ = [
     "summary_columns",
     "new_posterior_table",
     "add_parameter_columns",
+    "describe_columns",
+    "column_metadata",
     "parameters_in",
     "validate_posterior_table",
     "write_posterior_table",
+    "write_table",
+    "read_table",
     "read_posterior_table",
 ]
 
 FIXED_COLUMNS = ("source_id", "survey", "ra", "dec", SPATIAL_INDEX_COLUMN, "posterior_flags")
-
-
-_FITS_META_KEY = "GALFLOW_META"
-# FITS header cards hold only scalars; structured meta lives in the JSON card alone.
-_FITS_CARD_TYPES = (str, int, float, bool)
 
 
 class PosteriorTableError(GalflowError):
@@ -183,6 +181,118 @@ def add_parameter_columns(table: QTable, spec: ParameterSpec, samples: np.ndarra
     _set_ucds(table, ucds)
 
 
+#: Per-row columns models add beside the summaries, by suffix:
+#: (description of the parameter's quantity, UCD, the unit is the spread unit).
+_SPREAD_COLUMNS = {
+    "std_aleatoric": (
+        "aleatoric part of the posterior standard deviation, sqrt(mean over ensemble members of their variances)",
+        "stat.stdev",
+    ),
+    "std_epistemic": (
+        "epistemic part of the posterior standard deviation, sqrt(variance of the ensemble members' means)",
+        "stat.stdev",
+    ),
+}
+_DETECTABLE = {
+    "oh_12_detectable_probability": (
+        "Probability that the gas-phase metallicity is measurable (strong lines detected), from the "
+        "model's detectability classifier",
+        "stat.probability",
+    ),
+    "ood_score": (
+        "Training-domain score of the inputs: the model's density check minus its threshold "
+        "(> 0: outside the training domain, OUTSIDE_TRAINING_DOMAIN; see astro_galflow.domain)",
+        "stat.value;meta.code.qual",
+    ),
+}
+
+_PDF_COLUMNS = (
+    ("_pdf_quantiles", "stat.percentile", "posterior quantiles at levels meta['compact_pdf']['levels']"),
+    ("_pdf_hist", "stat.probability", "posterior density in the bins meta['compact_pdf']['edges']"),
+)
+
+
+def describe_columns(table: QTable) -> None:
+    """Give the columns models add as plain arrays their unit, description and UCD, in place.
+
+    Covers ``{p}_std_aleatoric`` / ``{p}_std_epistemic`` (ensemble spreads, in the spread
+    unit of parameter ``p``: ``dex`` for logarithmic quantities),
+    ``oh_12_detectable_probability`` and ``ood_score``; compact-PDF columns (``{p}_pdf_quantiles``,
+    ``{p}_pdf_hist``) get the UCD their description lacks. A column that already has a
+    description is left as it is. The pipeline calls this once per chunk;
+    :func:`write_posterior_table` calls it too, so files are complete either way.
+    """
+    for name in table.colnames:
+        col = table[name]
+        meta = dict(col.info.meta or {})
+        if name in _DETECTABLE and not col.info.description:
+            description, ucd = _DETECTABLE[name]
+            table[name] = np.asarray(getattr(col, "value", col))
+            table[name].info.description, table[name].info.meta = description, {**meta, "ucd": ucd}
+            continue
+        param, _, suffix = name.rpartition("_std_")
+        suffix = f"std_{suffix}"
+        if param in PARAMETERS and suffix in _SPREAD_COLUMNS and not col.info.description:
+            spec = PARAMETERS[param]
+            what, ucd = _SPREAD_COLUMNS[suffix]
+            table[name] = _quantity(getattr(col, "value", col), _spread_unit(spec)).astype(np.asarray(col).dtype)
+            table[name].info.description = f"{spec.description}: {what}"
+            table[name].info.meta = {**meta, "ucd": ucd}
+            continue
+        for pdf, ucd, what in _PDF_COLUMNS:
+            if name.endswith(pdf) and name[: -len(pdf)] in PARAMETERS and "ucd" not in meta:
+                spec = PARAMETERS[name[: -len(pdf)]]
+                col.info.meta = {**meta, "ucd": f"{spec.ucd};{ucd}" if pdf == "_pdf_quantiles" else ucd}
+                col.info.description = col.info.description or f"{spec.description}: {what}"
+
+
+def column_metadata(colnames) -> dict:
+    """Unit, description and UCD of posterior-table columns, from the naming conventions alone.
+
+    For writers that receive bare values (the HATS partitions of the Dask engine).
+
+    Parameters
+    ----------
+    colnames : iterable of str
+
+    Returns
+    -------
+    dict
+        ``{name: {"unit": UnitBase or None, "description": str, "ucd": str}}`` for every
+        name that follows a convention; other names are absent.
+    """
+    colnames = list(colnames)
+    template = new_posterior_table(
+        source_id=np.zeros(1, dtype=np.int64), survey="", ra_deg=[0.0], dec_deg=[0.0], flags=[0]
+    )
+    for name, spec in PARAMETERS.items():
+        suffixes = {c[len(name) + 1 :] for c in colnames if c.startswith(name + "_")}
+        if "mean" not in suffixes:
+            continue
+        quantiles = sorted(float(s[1:].replace("_", ".")) / 100 for s in suffixes if re.fullmatch(r"p\d+(_\d+)?", s))
+        add_parameter_columns(
+            template, spec, np.zeros((1, 2)), quantiles=quantiles, store_samples="samples" in suffixes
+        )
+    for name in colnames:
+        if name in template.colnames:
+            continue
+        template[name] = np.zeros(1, dtype=np.float32)
+        param = name[: -len("_pdf_quantiles")]
+        if name.endswith("_pdf_quantiles") and param in PARAMETERS:
+            template[name] = _quantity(template[name], PARAMETERS[param].unit)
+    describe_columns(template)
+    out = {}
+    for name in colnames:
+        col = template[name]
+        if col.info.description:
+            out[name] = {
+                "unit": getattr(col, "unit", None),
+                "description": col.info.description,
+                "ucd": (col.info.meta or {}).get("ucd"),
+            }
+    return out
+
+
 def parameters_in(table: QTable) -> list[str]:
     """Names of the parameters that have a ``{name}_mean`` column in ``table``."""
     return [name for name in PARAMETERS if f"{name}_mean" in table.colnames]
@@ -236,58 +346,109 @@ def validate_posterior_table(table: QTable, *, check_healpix: bool = True) -> No
 
 
 def _format_for(path: Path) -> str:
-    return format_of(path, posterior=True).astropy
+    return format_of(path, posterior=True).name
 
 
 def write_posterior_table(table: QTable, path, *, overwrite: bool = False) -> Path:
-    """Write a posterior table; the format follows the extension (ECSV, FITS, Parquet, HDF5).
+    """Write a posterior table; the format follows the extension (ECSV, FITS, Parquet, HDF5, VOTable).
 
-    Values, units, column descriptions and meta survive a round trip through
-    :func:`read_posterior_table` in every format.
+    Values, units, column descriptions, UCDs and meta survive a round trip through
+    :func:`read_posterior_table` in every format, and each format carries them where its
+    other readers look (:mod:`astro_galflow.table_io`). Columns a model adds without
+    metadata are described first (:func:`describe_columns`). The file is written under
+    a temporary name beside ``path`` and moved into place, so ``path`` is never left
+    half-written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    astro_galflow.exceptions.OutputError
+        Naming the file and the cause when it cannot be written.
     """
+    from astro_galflow.table_io import write_table_file
+
     path = Path(path)
     fmt = _format_for(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True (or --overwrite) to replace it")
     out = table.copy(copy_data=False)
-    kwargs = {}
-    if fmt == "fits":
-        # FITS headers upper-case keys and hold only scalars: keep the scalars as
-        # header cards for other readers, and the exact meta as one JSON card.
-        out.meta = {k: v for k, v in out.meta.items() if isinstance(v, _FITS_CARD_TYPES)}
-        out.meta[_FITS_META_KEY] = json.dumps(dict(table.meta), default=str)
-    if fmt == "hdf5":
-        kwargs = {"path": "posterior", "serialize_meta": True}
-    with warnings.catch_warnings():
-        # FITS cannot hold dex() units natively; astropy keeps them in its serialized
-        # column header, which read_posterior_table restores. Long meta keys become
-        # HIERARCH cards. Both are expected here, not problems for the user.
-        warnings.filterwarnings("ignore", message=".*could not be saved in native FITS format.*")
-        warnings.filterwarnings("ignore", message=".*greater than 8 characters.*")
-        warnings.filterwarnings("ignore", message=".*HIERARCH.*")
-        out.write(path, format=fmt, overwrite=overwrite, **kwargs)
+    describe_columns(out)
+    write_table_file(out, path, fmt)
     return path
 
 
+def write_table(table, path, *, overwrite: bool = False) -> Path:
+    """Write any table (a cross-match result, a catalog) the way posterior tables are written.
+
+    The format follows the extension (:mod:`astro_galflow.formats`, VOTable and CSV
+    included); units, descriptions and UCDs go where each format's readers look, and the
+    file is moved into place only when complete.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    astro_galflow.exceptions.OutputError
+        Naming the file and the cause when it cannot be written.
+    """
+    from astro_galflow.table_io import atomic_path, write_table_file
+
+    path = Path(path)
+    fmt = format_of(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True (or --overwrite) to replace it")
+    if fmt.posterior:
+        write_table_file(table, path, fmt.name)
+    else:
+        with atomic_path(path) as tmp:
+            table.write(tmp, format=fmt.astropy)
+    return path
+
+
+def read_table(path) -> QTable:
+    """Read any table file the way :func:`read_posterior_table` reads posterior tables.
+
+    Units written as ``dex(...)`` (which astropy's own FITS and VOTable readers only warn
+    about) come back as astropy units; CSV goes through astropy.
+
+    Raises
+    ------
+    InputError
+        Naming the file when it does not exist or cannot be read.
+    """
+    from astro_galflow.table_io import read_table_file
+
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.exists():
+        raise InputError(f"table file {os.fspath(path)!r} does not exist")
+    try:
+        if fmt.posterior:
+            return read_table_file(path, fmt.name)
+        return QTable.read(path, format=fmt.astropy)
+    except GalflowError:
+        raise
+    except Exception as exc:  # the format libraries raise many types for unreadable files
+        raise InputError(f"cannot read table file {os.fspath(path)!r}: {exc}") from exc
+
+
 def read_posterior_table(path) -> QTable:
-    """Read a table written by :func:`write_posterior_table`, restoring meta and the index."""
+    """Read a table written by :func:`write_posterior_table`, restoring meta and the ``_healpix_29`` index."""
+    from astro_galflow.table_io import read_table_file
+
     path = Path(path)
     fmt = _format_for(path)
     if not path.exists():
         raise InputError(f"table file {os.fspath(path)!r} does not exist")
-    kwargs = {"path": "posterior"} if fmt == "hdf5" else {}
     try:
-        table = QTable.read(path, format=fmt, **kwargs)
-    except Exception as exc:  # astropy raises many types for unreadable files
+        table = read_table_file(path, fmt)
+    except GalflowError:
+        raise
+    except Exception as exc:  # the format libraries raise many types for unreadable files
         raise InputError(f"cannot read table file {os.fspath(path)!r}: {exc}") from exc
-    # FITS and HDF5 store text as bytes; the table convention is str.
-    table.convert_bytestring_to_unicode()
-    if _FITS_META_KEY in table.meta:
-        table.meta = json.loads(table.meta[_FITS_META_KEY])
-    for name in table.colnames:
-        dtype = getattr(table[name], "dtype", None)
-        if dtype is not None and not dtype.isnative:
-            table[name] = table[name].astype(dtype.newbyteorder("="))
-    if SPATIAL_INDEX_COLUMN in table.colnames and not table.indices:
+    if SPATIAL_INDEX_COLUMN in table.colnames and not any(
+        [c.info.name for c in index.columns] == [SPATIAL_INDEX_COLUMN] for index in table.indices
+    ):
         table.add_index(SPATIAL_INDEX_COLUMN)
     return table

@@ -42,7 +42,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--retries", type=int, default=3, help="retries of transient failures (default 3)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP request (default 60)")
-    p.add_argument("--out", required=True, metavar="OUT", help="output table (format from the extension)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="OUT",
+        help="output table; the format follows the extension (.fits, .ecsv, .parquet, .hdf5, .vot/.xml, .csv)",
+    )
     p.add_argument("--overwrite", action="store_true")
     return p
 
@@ -52,19 +57,16 @@ def run(args) -> int:
     import os
     import sys
 
-    from astropy.table import QTable
-
-    from astro_galflow.exceptions import InputError
+    from astro_galflow.formats import format_of
     from astro_galflow.sources.base import SourceError
+    from astro_galflow.table import read_table, write_table
     from astro_galflow.vo.crossmatch import crossmatch
     from astro_galflow.vo.tap import RetryPolicy
 
+    format_of(args.out)  # an unknown extension is refused before the query runs
     if os.path.exists(args.out) and not args.overwrite:
         raise FileExistsError(f"{args.out} exists (use --overwrite)")
-    try:
-        table = QTable.read(args.table)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read table {args.table}: {exc}") from exc
+    table = read_table(args.table)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     try:
         result = crossmatch(
@@ -80,7 +82,7 @@ def run(args) -> int:
     except SourceError as exc:
         print(f"galflow crossmatch: error: {exc}", file=sys.stderr)
         return 1
-    result.write(args.out, overwrite=args.overwrite)
+    write_table(result, args.out, overwrite=args.overwrite)
     print(
         f"{len(result)} match(es) of {len(table)} row(s) written to {args.out} "
         f"({result.meta['n_unmatched']} row(s) without a match)"

@@ -58,7 +58,7 @@ def add_parser(subparsers):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description=(
             "Infer joint posteriors for every row of CATALOG and write them to OUTPUT. Formats follow the "
-            "extensions (.fits, .ecsv, .parquet, .hdf5 out; also .csv, .vot in). Rows that cannot be inferred are "
+            "extensions (.fits, .ecsv, .parquet, .hdf5, .vot out; also .csv in). Rows that cannot be inferred are "
             "kept and flagged. Every engine gives the same table for the same seed."
         ),
     )
@@ -81,6 +81,13 @@ def add_parser(subparsers):
     parser.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--quantiles", type=_quantiles, default="0.16,0.5,0.84", help="comma-separated quantiles")
     parser.add_argument("--store-samples", action="store_true", help="also write the N x S sample columns")
+    parser.add_argument(
+        "--pdf",
+        choices=("qp",),
+        default=None,
+        help="also write one qp ensemble per parameter beside OUTPUT (<stem>.<parameter>.qp.hdf5, read by "
+        "qp.read), from 20-quantile compact PDFs stored in the table",
+    )
     parser.add_argument(
         "--no-calibration", action="store_true", help="skip the model's post-hoc calibration (raw flow posteriors)"
     )
@@ -113,7 +120,7 @@ def add_parser(subparsers):
 
 def config_from_args(args):
     """:class:`~astro_galflow.config.GalflowConfig` from parsed arguments."""
-    from astro_galflow.config import BackendSettings, GalflowConfig
+    from astro_galflow.config import BackendSettings, CompactPdfSettings, GalflowConfig
 
     return GalflowConfig(
         model=args.model,
@@ -126,6 +133,7 @@ def config_from_args(args):
         store_samples=args.store_samples,
         calibrate=not args.no_calibration,
         source=args.source,
+        compact_pdf=CompactPdfSettings(kind="quantiles", n=20) if args.pdf == "qp" else None,
         backend_settings=BackendSettings(
             threads=args.threads,
             rows_per_call=args.rows_per_call,
@@ -227,6 +235,12 @@ def run(args) -> int:
             cutouts=args.cutouts,
         )
         flags, model = _written_flags(args.output)
+    if args.pdf == "qp":
+        from astro_galflow.scale.compact import write_qp_files
+        from astro_galflow.table import read_posterior_table
+
+        for path in write_qp_files(read_posterior_table(args.output), args.output):
+            print(f"wrote qp ensemble {path}", file=sys.stderr)
     no_post = int(((flags & int(PosteriorFlag.NO_POSTERIOR)) != 0).sum())
     print(
         f"wrote {len(flags)} rows to {args.output} (model {model}, {config.n_samples} samples, "

@@ -37,6 +37,8 @@ __all__ = [
     "compact_histogram",
     "to_qp_ensemble",
     "write_qp",
+    "write_qp_files",
+    "qp_path",
 ]
 
 #: Key of the table meta that records the compact PDFs' levels or bin edges.
@@ -206,12 +208,64 @@ def to_qp_ensemble(table, parameter: str):
 
 
 def write_qp(table, parameter: str, path) -> Path:
-    """Write :func:`to_qp_ensemble` of ``parameter`` to ``path`` (``.hdf5``), readable by ``qp.read``."""
+    """Write :func:`to_qp_ensemble` of ``parameter`` to ``path`` (``.hdf5``), readable by ``qp.read``.
+
+    The file is written under a temporary name beside ``path`` and moved into place.
+    """
+    from astro_galflow.table_io import atomic_path
+
     path = Path(path)
     if path.suffix.lower() not in (".hdf5", ".h5"):
         raise InputError(f"qp ensembles are written as HDF5; give a .hdf5 path, not {os.fspath(path)!r}")
-    to_qp_ensemble(table, parameter).write_to(os.fspath(path))
+    ensemble = to_qp_ensemble(table, parameter)
+    with atomic_path(path) as tmp:
+        # The temporary name ends like ``path``: qp picks its writer from the extension.
+        ensemble.write_to(os.fspath(tmp))
     return path
+
+
+def qp_path(output_path, parameter: str) -> Path:
+    """Where :func:`write_qp_files` puts ``parameter``'s ensemble: ``<output stem>.<parameter>.qp.hdf5``."""
+    output_path = Path(output_path)
+    name = output_path.name
+    for suffix in output_path.suffixes[::-1]:
+        name = name[: -len(suffix)]
+    return output_path.with_name(f"{name}.{parameter}.qp.hdf5")
+
+
+def write_qp_files(table, output_path, parameters=None) -> list[Path]:
+    """One ``qp`` ensemble file per parameter beside a posterior table (``galflow infer --pdf qp``).
+
+    Parameters
+    ----------
+    table : QTable
+        Posterior table with ``{p}_pdf_quantiles``, ``{p}_pdf_hist`` or ``{p}_samples``
+        columns (run with ``config.compact_pdf`` (``--pdf qp``) or ``store_samples``).
+    output_path : path-like
+        The posterior table's path; the ensembles go to :func:`qp_path`.
+    parameters : sequence of str, optional
+        Default: every parameter that has one of those columns.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    InputError
+        If no parameter has a column to build an ensemble from.
+    """
+    from astro_galflow.params import PARAMETERS
+
+    if parameters is None:
+        suffixes = ("_pdf_quantiles", "_pdf_hist", "_samples")
+        parameters = [p for p in PARAMETERS if any(f"{p}{s}" in table.colnames for s in suffixes)]
+    if not parameters:
+        raise InputError(
+            "the table has no compact-PDF or sample columns to write qp ensembles from; "
+            "run with compact PDFs (--pdf qp) or --store-samples"
+        )
+    return [write_qp(table, p, qp_path(output_path, p)) for p in parameters]
 
 
 def _plain(col) -> np.ndarray:

@@ -43,6 +43,7 @@ from astro_galflow.cutouts import open_cutouts
 from astro_galflow.exceptions import GalflowError, InputError
 from astro_galflow.healpix import SPATIAL_INDEX_COLUMN
 from astro_galflow.run import InferenceRun
+from astro_galflow.scale.hats_output import finish_hats_catalog, hats_properties
 
 __all__ = [
     "dask_infer",
@@ -406,8 +407,9 @@ def dask_infer(
                 as_collection=False,
                 resume=True,
                 progress_bar=False,
-                addl_hats_properties={"galflow_config": json.dumps(config.to_meta(), default=str).replace("\n", " ")},
+                addl_hats_properties=hats_properties(config),
             )
+            finish_hats_catalog(output_path, client=client, properties=hats_properties(config))
             (output_path / _RUN_FILE).unlink(missing_ok=True)
         finally:
             if own_client:

@@ -132,8 +132,8 @@ def differing_fields(stored: dict, key: dict) -> list[str]:
             ),
             None,
         )
-        if label is None and path.startswith("config.options."):
-            label = f"plugin option {path.removeprefix('config.options.')!r}"
+        if label is None and path.startswith("config.plugin_options."):
+            label = f"plugin option {path.removeprefix('config.plugin_options.')!r}"
         label = label or path
         if label not in names:
             names.append(label)

@@ -104,13 +104,14 @@ def _assemble_parquet(parts, out: Path) -> None:
 
 
 def _assemble_ecsv(parts, out: Path) -> None:
-    import io
+    from astro_galflow.table import describe_columns
+    from astro_galflow.table_io import ecsv_text
 
     with open(out, "w", encoding="utf-8") as fh:
         for k, part in enumerate(parts):
-            buffer = io.StringIO()
-            read_posterior_table(part).write(buffer, format="ascii.ecsv")
-            lines = buffer.getvalue().splitlines(keepends=True)
+            table = read_posterior_table(part)
+            describe_columns(table)
+            lines = ecsv_text(table).splitlines(keepends=True)
             if k == 0:
                 fh.writelines(lines)
                 continue

@@ -49,7 +49,7 @@ def test_quantile_suffixes():
     assert [quantile_suffix(q) for q in (0.16, 0.5, 0.025, 0.975)] == ["p16", "p50", "p2_5", "p97_5"]
 
 
-@pytest.mark.parametrize("ext", [".ecsv", ".fits", ".parquet", ".hdf5"])
+@pytest.mark.parametrize("ext", [".ecsv", ".fits", ".parquet", ".hdf5", ".vot"])
 def test_round_trip_preserves_values_units_meta_and_index(tmp_path, ext):
     table = _table()
     path = write_posterior_table(table, tmp_path / f"post{ext}")
@@ -105,3 +105,66 @@ def test_unknown_extension(tmp_path):
 
     with pytest.raises(InputError, match="extension"):
         write_posterior_table(_table(), tmp_path / "p.txt")
+
+
+def test_unwritable_path_is_one_output_error_and_leaves_nothing(tmp_path):
+    from astro_galflow.exceptions import OutputError
+
+    missing = tmp_path / "no-such-dir" / "post.fits"
+    with pytest.raises(OutputError, match=r"cannot write .*no-such-dir/post\.fits.*No such file"):
+        write_posterior_table(_table(), missing)
+    # A failure mid-write leaves neither the target nor the temporary file behind.
+    target = tmp_path / "post.parquet"
+
+    table = _table()
+    table["bad"] = np.array([object()] * len(table), dtype=object)
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow's type error, whatever its class
+        write_posterior_table(table, target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_added_columns_are_described():
+    from astro_galflow.table import describe_columns
+
+    table = _table(store_samples=False)
+    table["log_mstar_std_aleatoric"] = np.ones(len(table), dtype=np.float32)
+    table["flux_halpha_std_epistemic"] = np.ones(len(table), dtype=np.float32)
+    table["oh_12_detectable_probability"] = np.full(len(table), 0.5, dtype=np.float32)
+    describe_columns(table)
+    assert table["log_mstar_std_aleatoric"].unit == u.dex
+    assert table["log_mstar_std_aleatoric"].dtype == np.float32
+    assert table["flux_halpha_std_epistemic"].unit == PARAMETERS["flux_halpha"].unit
+    assert "epistemic" in table["flux_halpha_std_epistemic"].info.description
+    assert table["oh_12_detectable_probability"].info.meta["ucd"] == "stat.probability"
+    assert getattr(table["oh_12_detectable_probability"], "unit", None) is None
+
+
+def test_crossmatch_cli_writes_votable(tmp_path, monkeypatch, capsys):
+    from astropy.io.votable import parse
+    from astropy.table import MaskedColumn, QTable
+
+    import astro_galflow.vo.crossmatch as xm
+    from astro_galflow.cli import main
+
+    local = _table(n=4, store_samples=False)
+    path = write_posterior_table(local, tmp_path / "post.fits")
+    remote = QTable({"objid": [1, 2, 3, 4], "z": MaskedColumn([0.1, 0.2, 0.3, 0.4], mask=[0, 1, 0, 0])})
+    remote["z"].info.meta = {"ucd": "src.redshift"}
+
+    def fake(table, **kwargs):
+        from astropy.table import hstack
+
+        result = hstack([QTable(table), remote], metadata_conflicts="silent")
+        result["match_sep"] = np.full(len(result), 0.2) * u.arcsec
+        result.meta["n_unmatched"] = 0
+        return result
+
+    monkeypatch.setattr(xm, "crossmatch", fake)
+    out = tmp_path / "match.vot"
+    argv = ["crossmatch", str(path), "--tap", "http://x", "--table", "t", "--out", str(out)]
+    assert main(argv) == 0
+    fields = {f.name: f for f in parse(str(out), unit_format="generic").get_first_table().fields}
+    assert fields["match_sep"].unit.to_string() == "arcsec" and fields["z"].ucd == "src.redshift"
+    assert fields["log_mstar_mean"].unit.to_string() == "dex(solMass)"
+    back = read_posterior_table(out)
+    assert np.ma.is_masked(back["z"][1]) or np.isnan(back["z"][1])

@@ -109,6 +109,9 @@ def test_export_from_samples_and_errors(tmp_path, tiny_model, scale_pm):
         compact.to_qp_ensemble(table, "oh_12")
     with pytest.raises(InputError, match=r"\.hdf5"):
         compact.write_qp(table, "log_mstar", tmp_path / "m.fits")
+    summaries = table[[c for c in table.colnames if not c.endswith("_samples")]]
+    with pytest.raises(InputError, match="compact-PDF or sample columns"):
+        compact.write_qp_files(summaries, tmp_path / "post.fits")
     with pytest.raises(ValueError, match="kind"):
         GalflowConfig(compact_pdf={"kind": "spline"})
 

@@ -8,24 +8,25 @@ import shutil
 import pytest
 from safetensors.torch import load_file, save_file
 
-import astro_galflow.scale.stream as stream_module
 from astro_galflow.config import GalflowConfig
 from astro_galflow.exceptions import GalflowError, InputError
 from astro_galflow.model_card import sha256_of
 from astro_galflow.models import load_model
+from astro_galflow.run import InferenceRun
 from astro_galflow.scale.stream import stream_infer
 from astro_galflow.testing.tables import make_input_table
 
 
 def _crash_at(monkeypatch, row):
-    real = stream_module.infer_rows
+    """Make the run fail on the chunk whose first row is catalog row ``row`` (source_id ``row + 1``)."""
+    real = InferenceRun.infer
 
-    def failing(table, cutouts, *, start, **kwargs):
-        if start == row:
+    def failing(self, table, *args, **kwargs):
+        if int(table["source_id"][0]) == row + 1:
             raise GalflowError("simulated crash")
-        return real(table, cutouts, start=start, **kwargs)
+        return real(self, table, *args, **kwargs)
 
-    monkeypatch.setattr(stream_module, "infer_rows", failing)
+    monkeypatch.setattr(InferenceRun, "infer", failing)
     return real
 
 
@@ -61,7 +62,7 @@ def test_resume_under_any_difference_is_refused_naming_it(
     real = _crash_at(monkeypatch, 128)
     with pytest.raises(GalflowError, match="simulated crash"):
         stream_infer(catalog, out, config=config, chunk_rows=128, progress=False, pm=scale_pm)
-    monkeypatch.setattr(stream_module, "infer_rows", real)
+    monkeypatch.setattr(InferenceRun, "infer", real)
 
     if change == "weights":
         _replace_weights(model_dir)  # same --model string, other weights
@@ -89,7 +90,7 @@ def test_same_run_resumes_with_a_reloaded_model(tmp_path, tiny_model_dir, scale_
     real = _crash_at(monkeypatch, 128)
     with pytest.raises(GalflowError):
         stream_infer(catalog, out, config=config, chunk_rows=128, progress=False, pm=scale_pm)
-    monkeypatch.setattr(stream_module, "infer_rows", real)
+    monkeypatch.setattr(InferenceRun, "infer", real)
     stream_infer(
         catalog,
         out,
