@@ -191,6 +191,8 @@ def run_chunk(
             full[rows] = values
             extra[name] = full
         flags[rows] |= np.asarray(posterior.flags, dtype=np.int64)
+    for name in model.extra_columns():  # issue 15: the same columns with no usable row (Dask meta)
+        extra.setdefault(name, np.full(n, np.nan, dtype=np.float32))
 
     survey = source.survey if source is not None else table.meta.get("survey", "unknown")
     out = new_posterior_table(
