@@ -35,6 +35,7 @@ from astro_galflow.flags import PosteriorFlag
 from astro_galflow.healpix import SPATIAL_INDEX_COLUMN
 from astro_galflow.inputs import as_qtable, check_columns, column_values, flag_column, mag_column
 from astro_galflow.params import get_parameter
+from astro_galflow.registry import RegistryError
 from astro_galflow.sources.base import BandMismatchError
 from astro_galflow.table import add_parameter_columns, describe_columns, new_posterior_table, validate_posterior_table
 
@@ -199,7 +200,10 @@ class InferenceRun:
         config, model = self.config, self.model
         preferred = model.preferred_backends or None
         kwargs = {} if preferred is None else {"preferred": preferred}
-        backend = resolve_backend(config.backend, config.device, self.registries.backends, **kwargs)
+        try:
+            backend = resolve_backend(config.backend, config.device, self.registries.backends, **kwargs)
+        except RegistryError as exc:
+            raise InputError(f"--backend {config.backend}: {exc}") from None
         try:
             fallback = auto_backend(self.registries.backends, config.device, **kwargs)
         except BackendUnavailable:
