@@ -73,6 +73,10 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
 
+    def error(self, message):
+        """A usage error is one line (argparse prints the whole usage first) and exits 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def build_parser(argv) -> tuple[argparse.ArgumentParser, object]:
     """Parser with the one subcommand named in ``argv`` fully loaded."""
