@@ -91,3 +91,11 @@ def test_readme_speed_numbers_name_their_source():
     assert len(claims(text)) >= 5
     # "NUMBER galaxies/s" with nothing between: a speed quoted without its source.
     assert re.findall(rf"(?<![\w.,]){_NUMBER} galaxies/s", text) == []
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    block = README.read_text(encoding="utf-8").split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["tools/run demo", "tools/run test"]
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert ci[-1] == commands[1]
