@@ -1,12 +1,15 @@
 """``galflow demo``: the main job on the embedded default, end to end, offline.
 
-Simulates a few thousand galaxies (gri cutouts + ugriz photometry) in a sky patch with the
-built-in simulated survey, infers their joint posteriors with the shipped ``sim-default``
-model, writes the HEALPix-indexed posterior table and figures, and prints a summary.
+Simulates 1,000 galaxies (gri cutouts + ugriz photometry; ``-n`` for more) in a sky patch
+with the built-in simulated survey, infers their joint posteriors with the shipped
+``sim-default`` model, prints the results as soon as inference ends, writes the
+HEALPix-indexed posterior table and figures, and lists every file with its size. A failed
+or interrupted run removes what it wrote.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -104,11 +107,13 @@ def _say(line: str) -> None:
 
 
 def _size(nbytes: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if nbytes < 1000 or unit == "GB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+    if nbytes < 1000:
+        return f"{nbytes:.0f} B"
+    for unit in ("kB", "MB", "GB"):
         nbytes /= 1000
-    raise AssertionError("unreachable")
+        if nbytes < 1000 or unit == "GB":
+            break
+    return f"{nbytes:.1f} {unit}"
 
 
 def _onnx_exports(cache) -> set:
@@ -116,7 +121,27 @@ def _onnx_exports(cache) -> set:
 
 
 def run(args) -> int:
-    """Run the demo, saying what it does at each step, and print where the outputs are."""
+    """Run the demo, saying what it does at each step, and print where the outputs are.
+
+    On any error or interrupt the files this run started to write are removed (and the
+    ``--out`` folder, if this run created it), so that nothing half-written is left.
+    """
+    written: list[Path] = []
+    created = not args.out.exists()
+    try:
+        return _run(args, written)
+    except BaseException:
+        if created:
+            shutil.rmtree(args.out, ignore_errors=True)
+        for path in written:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _run(args, written: list) -> int:
     import numpy as np
 
     from astro_galflow.backends.export_cache import default_cache_dir
@@ -150,6 +175,7 @@ def run(args) -> int:
         + ") ..."
     )
     out.mkdir(parents=True, exist_ok=True)
+    written += [catalog_path, cutouts_path_for(catalog_path)] if images else [catalog_path]
     catalog = SimulatedSource(seed=args.seed).simulate(
         args.n_galaxies, render=images, cutouts_path=cutouts_path_for(catalog_path) if images else None, progress=True
     )
@@ -191,6 +217,7 @@ def run(args) -> int:
         _say(f"      (including a one-time ONNX export of {len(exported)} graph(s) into {cache})")
     samples = {p: np.asarray(posterior[f"{p}_samples"].value, dtype=np.float64) for p in model.parameters}
     posterior.remove_columns([f"{p}_samples" for p in model.parameters])
+    written.append(table_path)
     write_posterior_table(posterior, table_path, overwrite=True)
 
     truth, draws = _model_space(catalog.table, samples, model)
@@ -216,6 +243,7 @@ def run(args) -> int:
 
     t_fig = time.perf_counter()
     _say(f"[3/4] drawing figures into {out / 'figures'} ...")
+    written.append(out / "figures")
     figures = _figures(catalog.table, posterior, samples, model)
     write_report(
         out / "figures",
@@ -231,13 +259,10 @@ def run(args) -> int:
     _say(f"      {len(figures)} figures in {time.perf_counter() - t_fig:.0f} s")
 
     _say("[4/4] done; wrote:")
-    written = [table_path, catalog_path]
-    if images:
-        written.append(cutouts_path_for(catalog_path))
-    written += sorted((out / "figures").iterdir())
-    for path in written:
+    files = [p for p in written if p.is_file()] + sorted((out / "figures").iterdir())
+    for path in files:
         print(f"  {str(path):<44} {_size(path.stat().st_size):>9}")
-    total = sum(path.stat().st_size for path in written)
+    total = sum(path.stat().st_size for path in files)
     print(
         f"time: simulate {t_sim:.0f} s, infer {t_infer:.0f} s ({len(posterior) / max(t_infer, 1e-9):.0f} galaxies/s, "
         f"{args.n_samples} samples each, {model.n_members} members), total {time.perf_counter() - t0:.0f} s; "
