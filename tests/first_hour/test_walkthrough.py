@@ -68,7 +68,7 @@ def test_readme_use_commands(session):
     work = session
     assert (work / "sim.fits").is_file() and (work / "sim.cutouts.npy").is_file()
 
-    galflow("infer", "sim.fits", "post.parquet", "--model", "sim-default", "-n", "20", "--backend", "eager", cwd=work)
+    galflow("infer", "sim.fits", "post.parquet", "--model", "sim-default", "-n", "10", "--backend", "eager", cwd=work)
     from astro_galflow.table import read_posterior_table
 
     post = read_posterior_table(work / "post.parquet")
@@ -97,14 +97,13 @@ def test_help_shows_defaults(session):
 
 
 def test_demo_small(tmp_path):
-    result = galflow(
-        "demo", "--out", "demo", "-n", "30", "--n-samples", "50", "--backend", "eager", cwd=tmp_path, check=True
-    )
+    # sim-photometry: no rendering, no VAE (the demo with images: tests/host/test_cli.py)
+    args = ["demo", "--out", "demo", "-n", "30", "--n-samples", "20", "--model", "sim-photometry", "--backend", "eager"]
+    result = galflow(*args, cwd=tmp_path)
     assert "[1/4] simulating 30 galaxies" in result.stderr and "[4/4] done" in result.stderr
-    assert "first result after" in result.stdout and "posteriors.parquet" in result.stdout
+    assert "first result after" in result.stdout and "demo/posteriors.parquet" in result.stdout
     assert (tmp_path / "demo" / "posteriors.parquet").is_file()
-    again = galflow("demo", "--out", "demo", "-n", "30", cwd=tmp_path, check=False)
-    assert_clean_error(again, mentions="--overwrite")
+    assert_clean_error(galflow(*args, cwd=tmp_path, check=False), mentions="--overwrite")
 
 
 MISTAKES = {
