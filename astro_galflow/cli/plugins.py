@@ -20,6 +20,7 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     """Print the plugin and registry listing."""
+    from astro_galflow.models import available_models
     from astro_galflow.plugins import get_plugin_manager, list_plugins
     from astro_galflow.registry import build_registries
 
@@ -38,6 +39,7 @@ def run(args) -> int:
                         ]
                         for kind, registry in registries.as_dict().items()
                     },
+                    "models": available_models(),
                 },
                 indent=2,
             )
@@ -51,4 +53,5 @@ def run(args) -> int:
         print(f"\n{kind.capitalize()}")
         for entry in registry.entries():
             print(f"  {entry.name:<16} {entry.cls.__module__}.{entry.cls.__qualname__}  (plugin {entry.plugin})")
+    print(f"\nModels\n  shipped: {', '.join(available_models()) or 'none'} (inputs, parameters, size: galflow models)")
     return 0

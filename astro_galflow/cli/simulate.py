@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import numpy as np
 
@@ -22,8 +23,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("output", help="catalog file to write")
-    parser.add_argument("-n", "--n", type=int, default=1000, help="number of galaxies (default 1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("-n", "--n", type=int, default=1000, help="number of galaxies (cutouts: 0.31 MB per galaxy)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--no-images", action="store_true", help="photometry and truth only, no cutouts")
     parser.add_argument(
         "--footprint",
@@ -33,13 +34,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="sky box in degrees (default 148 152 0.2 4.2)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
-    parser.add_argument("--progress", action="store_true", help="show a progress bar while rendering")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar while rendering")
     return parser
 
 
 def run(args) -> int:
     """Run ``galflow simulate``; returns the exit code (errors raise :class:`InputError`)."""
-    from astro_galflow.cutouts import cutouts_path_for
+    from astro_galflow.cutouts import CUTOUT_SIZE, cutouts_path_for
     from astro_galflow.exceptions import InputError
     from astro_galflow.simulation.catalog import table_format
     from astro_galflow.sources.simulated import SimulatedSource
@@ -53,7 +54,16 @@ def run(args) -> int:
     cut_path = None if args.no_images else cutouts_path_for(args.output)
     if cut_path is not None and cut_path.exists() and not args.overwrite:
         raise InputError(f"cutouts file {str(cut_path)!r} exists; pass --overwrite to replace it")
-    catalog = source.simulate(args.n, render=not args.no_images, cutouts_path=cut_path, progress=args.progress)
+    what = "photometry and truth"
+    if cut_path is not None:
+        from astro_galflow.simulation.render import IMAGE_BANDS
+
+        size = args.n * 4 * len(IMAGE_BANDS) * CUTOUT_SIZE**2 / 1e6
+        what += f" + {''.join(IMAGE_BANDS)} cutouts ({size:,.1f} MB to {cut_path})"
+    print(f"simulating {args.n:,} galaxies: {what} ...", file=sys.stderr, flush=True)
+    catalog = source.simulate(
+        args.n, render=not args.no_images, cutouts_path=cut_path, progress=not args.no_progress and cut_path is not None
+    )
     path = catalog.write(args.output, overwrite=args.overwrite)
     table = catalog.table
     z = np.asarray(table["redshift"])

@@ -38,7 +38,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     common.add_argument("--patience", type=int, help="stop after this many epochs without validation improvement")
     common.add_argument("--batch-size", type=int, help="training batch size")
     common.add_argument("--lr", type=float, help="Adam learning rate")
-    common.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    common.add_argument("--seed", type=int, default=0, help="random seed")
     common.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
     common.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     common.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
@@ -52,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     flows.add_argument("--photometry-only", action="store_true", help="no image features")
     flows.add_argument("--parameters", help="comma-separated parameters to infer (default: every label column present)")
     flows.add_argument("--head", choices=("flow", "gaussian"), default="flow", help="paper flows or Gaussian baseline")
-    flows.add_argument("--ensemble", type=int, default=1, help="number of independently trained members (default 1)")
+    flows.add_argument("--ensemble", type=int, default=1, help="number of independently trained members")
     flows.add_argument("--with-errors", action="store_true", help="also feed the magnitude errors")
     flows.add_argument("--name", help="model name written in the card (default: the --out folder name)")
     return parser
@@ -67,6 +67,9 @@ def run(args) -> int:
         return 2
     if args.epochs < 1 or args.batch_size < 1 or args.patience < 0:
         print("galflow train: --epochs and --batch-size must be >= 1, --patience >= 0", file=sys.stderr)
+        return 2
+    if args.stage == "flows" and args.ensemble < 1:
+        print(f"galflow train flows: --ensemble must be >= 1, got {args.ensemble}", file=sys.stderr)
         return 2
     if args.threads:
         import torch

@@ -9,6 +9,7 @@ rows of the same catalog with the model's own input features.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,6 +102,7 @@ def evaluate_model(
     max_baseline_train: int = 20000,
     chunk: int = 1024,
     calibrate: bool = True,
+    log=None,
 ) -> EvaluationResult:
     """Evaluate ``model`` on the ``split`` rows of a labelled, input-convention ``table``.
 
@@ -122,6 +124,9 @@ def evaluate_model(
     calibrate : bool
         Apply the model card's post-hoc calibration (when it has one); False measures
         the raw flow (what :func:`~astro_galflow.calibration.fit_calibration` fits on).
+    log : callable, optional
+        Receives one line per step (features, posterior chunks, each baseline) with its
+        duration, so that a long evaluation is never silent; default: no output.
 
     Raises
     ------
@@ -133,6 +138,7 @@ def evaluate_model(
     from astro_galflow.params import METALLICITY_PARAMETER, get_parameter
     from astro_galflow.training.data import detectable_of, split_of
 
+    log = log or (lambda line: None)
     detectable = detectable_of(table)
 
     def label(p, index):
@@ -157,12 +163,16 @@ def evaluate_model(
     if rows.size == 0:
         raise InputError(f"catalog has no rows in split {split!r} (splits present: {sorted(set(labels))})")
 
+    t0 = time.perf_counter()
     features = _features(model, table, rows, cutouts, cutout_index, chunk)
     usable = np.isfinite(features).all(axis=1)
     rows, features = rows[usable], features[usable]
+    log(f"features of {len(rows):,} {split} rows ({np.sum(~usable)} unusable): {time.perf_counter() - t0:.1f} s")
     samples = {p: [] for p in labelled}
     extra: dict[str, list] = {}
+    n_chunks = -(-len(rows) // chunk)
     for k, r in enumerate(_row_chunks(rows, chunk)):
+        t0 = time.perf_counter()
         post = model.posterior_samples(
             table[r], _cutouts_of(cutouts, cutout_index, r), n_samples=n_samples, seed=seed + k, calibrate=calibrate
         )
@@ -170,6 +180,9 @@ def evaluate_model(
             samples[p].append(get_parameter(p).to_model_space(post.samples[p]))
         for name, col in post.columns.items():
             extra.setdefault(name, []).append(np.asarray(col))
+        log(
+            f"posterior samples, chunk {k + 1}/{n_chunks} ({len(r):,} rows x {n_samples}): {time.perf_counter() - t0:.1f} s"
+        )
     samples = {p: np.concatenate(v) for p, v in samples.items()}
     extra = {k: np.concatenate(v) for k, v in extra.items()}
 
@@ -211,14 +224,20 @@ def evaluate_model(
         train_rows = np.flatnonzero(labels == "train")
         if train_rows.size > max_baseline_train:
             train_rows = np.sort(np.random.default_rng(seed).choice(train_rows, max_baseline_train, replace=False))
+        t0 = time.perf_counter()
         x_train = _features(model, table, train_rows, cutouts, cutout_index, chunk)
+        log(f"baselines: features of {len(train_rows):,} train rows: {time.perf_counter() - t0:.1f} s")
         for p in result.truth:
             y = label(p, train_rows)
             fit_rows = np.isfinite(x_train).all(axis=1) & np.isfinite(y)
             if fit_rows.sum() < 2:
                 continue
             truth_rows = np.isfinite(label(p, rows))
+            t0 = time.perf_counter()
             fitted = fit_baselines(x_train[fit_rows], y[fit_rows], features[truth_rows], names=baselines, seed=seed)
+            log(
+                f"baselines {','.join(baselines)} for {p} ({int(fit_rows.sum()):,} train rows): {time.perf_counter() - t0:.1f} s"
+            )
             result.metrics["baselines"][p] = {}
             result.baseline_predictions[p] = {}
             for name, res in fitted.items():

@@ -10,7 +10,38 @@ import torch
 
 from astro_galflow.training.checkpoints import Checkpoint
 
-__all__ = ["fit"]
+__all__ = ["Heartbeat", "fit"]
+
+
+class Heartbeat:
+    """Log how far a long pass has got, at most every ``every`` seconds, so no minute is silent.
+
+    Parameters
+    ----------
+    log : callable
+        Receives the progress lines.
+    what : str
+        Prefix of each line, e.g. ``"[vae] epoch 3 train"``.
+    total : int
+        Items in the pass (e.g. cutouts).
+    every : float
+        Seconds between lines; the first comes after ``every`` seconds, so short passes print nothing.
+    """
+
+    def __init__(self, log, what: str, total: int, *, every: float = 10.0):
+        self.log, self.what, self.total, self.every = log, what, total, every
+        self.done = 0
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, n: int) -> None:
+        """Count ``n`` more items done; log a line when ``every`` seconds have passed since the last."""
+        self.done += n
+        now = time.perf_counter()
+        if now - self.last >= self.every:
+            self.last = now
+            self.log(
+                f"{self.what}: {self.done:,}/{self.total:,} ({100 * self.done / max(self.total, 1):.0f} %), {now - self.t0:.0f} s"
+            )
 
 
 def fit(

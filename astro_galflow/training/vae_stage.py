@@ -52,7 +52,7 @@ def train_vae(
     from astro_galflow.encoders.vae import ImageVAE, scale_images, vae_loss
     from astro_galflow.model_card import save_weights
     from astro_galflow.training.checkpoints import Checkpoint
-    from astro_galflow.training.loop import fit
+    from astro_galflow.training.loop import Heartbeat, fit
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     t_start = time.perf_counter()
@@ -72,11 +72,13 @@ def train_vae(
     optimizer = torch.optim.Adam(vae.parameters(), lr=lr)
     log(f"VAE: {len(train_idx)} training / {len(val_idx)} validation cutouts from {os.fspath(catalog_path)}")
 
-    def epoch_loss(idx, train: bool):
+    def epoch_loss(idx, train: bool, what: str):
         total, count = 0.0, 0
-        for _, images in iterate_images(cutouts, idx, batch_size):
-            images = images[~bad_cutout_mask(images)]
+        beat = Heartbeat(log, what, len(idx))
+        for _, batch in iterate_images(cutouts, idx, batch_size):
+            images = batch[~bad_cutout_mask(batch)]
             if not len(images):
+                beat.update(len(batch))
                 continue
             x = scale_images(images)
             recon, mu, logvar = vae(x)
@@ -86,17 +88,22 @@ def train_vae(
                 loss.backward()
                 optimizer.step()
             total, count = total + loss.item() * len(x), count + len(x)
+            beat.update(len(batch))
         return total / max(count, 1)
 
     def train_epoch(epoch):
-        return epoch_loss(np.random.default_rng([seed, epoch]).permutation(train_idx), True)
+        return epoch_loss(
+            np.random.default_rng([seed, epoch]).permutation(train_idx),
+            True,
+            f"[vae] epoch {epoch + 1} training cutouts",
+        )
 
     def validate():
         # A fixed generator makes the reparameterised draws, hence the loss, repeatable.
         state = torch.random.get_rng_state()
         torch.manual_seed(seed + 1)
         try:
-            return epoch_loss(val_idx, False)
+            return epoch_loss(val_idx, False, "[vae] validation cutouts")
         finally:
             torch.random.set_rng_state(state)
 

@@ -34,7 +34,7 @@ def tiny(tmp_path_factory):
 def test_evaluate_writes_metrics_and_figures(tiny, tmp_path, capsys):
     catalog, model, table = tiny
     out = tmp_path / "report"
-    code = main(["evaluate", str(model), str(catalog), "--out", str(out), "-n", "64", "--no-umap"])
+    code = main(["evaluate", str(model), str(catalog), "--out", str(out), "-n", "64", "--baselines"])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["split"] == "test" and metrics["n_rows"] == int(np.sum(split_of(table) == "test"))
@@ -59,7 +59,26 @@ def test_evaluate_writes_metrics_and_figures(tiny, tmp_path, capsys):
     assert metrics["baselines"]["redshift"]["gbm"]["n_train"] == int(np.sum(split_of(table) == "train"))
     assert {"predicted_vs_true.png", "pit.png", "corner.png"} <= set(metrics["figures"])
     assert all((out / name).is_file() for name in metrics["figures"])
-    assert "redshift: R2=" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "redshift: R2=" in err
+    # Every step says what it did and how long it took: never a silent minute.
+    for step in (
+        "loaded:",
+        "features of",
+        "posterior samples, chunk 1/1",
+        "baselines knn,mlp,gbm for redshift",
+        "figures:",
+    ):
+        assert step in err, step
+
+
+def test_evaluate_slow_steps_are_opt_in(tiny, tmp_path):
+    catalog, model, _ = tiny
+    out = tmp_path / "report"
+    assert main(["evaluate", str(model), str(catalog), "--out", str(out), "-n", "16"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["baselines"] == {}
+    assert not any(name.startswith("umap") for name in metrics["figures"])
 
 
 def test_evaluate_rejects_bad_arguments(tiny, tmp_path, capsys):
@@ -70,7 +89,7 @@ def test_evaluate_rejects_bad_arguments(tiny, tmp_path, capsys):
     table[["source_id", "ra", "dec", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z"]].write(unlabelled)
     assert main(["evaluate", str(model), str(unlabelled), "--out", str(tmp_path / "r")]) == 2
     assert "no label column" in capsys.readouterr().err
-    assert main(["evaluate", str(tmp_path / "no-model"), str(catalog), "--out", str(tmp_path / "r")]) == 1
+    assert main(["evaluate", str(tmp_path / "no-model"), str(catalog), "--out", str(tmp_path / "r")]) == 2
 
 
 def test_uncertainty_decomposition_with_uneven_member_blocks(tiny, tmp_path):

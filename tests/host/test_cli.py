@@ -100,7 +100,7 @@ def test_errors_name_the_problem(trained, tmp_path, capsys):
                 "memory",
             ]
         )
-        == 1
+        == 2  # an unknown model is an input error (the exit-code table in galflow.cli)
     )
     assert "no-such-model" in capsys.readouterr().err
     existing = tmp_path / "exists.ecsv"

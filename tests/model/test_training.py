@@ -147,3 +147,17 @@ def test_image_model_vae_then_flows(catalog, tmp_path):
         model.posterior_samples(table, None, n_samples=5, seed=1)
     with pytest.raises(InputError, match="shape"):
         model.posterior_samples(table, cutouts[:, :2], n_samples=5, seed=1)
+
+
+def test_heartbeat_reports_long_passes_only():
+    from astro_galflow.training.loop import Heartbeat
+
+    lines = []
+    quiet = Heartbeat(lines.append, "[vae] epoch 1 training cutouts", 100)
+    quiet.update(50)
+    assert lines == []  # a pass shorter than `every` seconds prints nothing
+    beat = Heartbeat(lines.append, "[vae] epoch 1 training cutouts", 100, every=0.0)
+    beat.update(25)
+    beat.update(25)
+    assert lines[0].startswith("[vae] epoch 1 training cutouts: 25/100 (25 %)")
+    assert lines[1].startswith("[vae] epoch 1 training cutouts: 50/100 (50 %)")
