@@ -269,19 +269,6 @@ class GalflowModel:
             flags=flags,
         )
 
-    def extra_columns(self) -> list[str]:
-        """Names of the per-row columns :meth:`posterior_samples` returns besides the samples.
-
-        Fixed by the model, so a table of rows without a posterior (a zero-row Dask meta
-        partition, an all-flagged chunk) can carry the same columns, NaN-filled.
-        """
-        names = ["oh_12_detectable_probability"] if self._has_detectability else []
-        if self.n_members > 1:
-            names += [f"{p}_std_{kind}" for p in self.parameters for kind in ("aleatoric", "epistemic")]
-        if self.domain is not None:
-            names.append("ood_score")
-        return names
-
     def model_space_samples(
         self, features: np.ndarray, *, n_samples: int, seeds: np.ndarray, compiled=None, batch_size: int = 256
     ):

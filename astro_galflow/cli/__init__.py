@@ -103,7 +103,10 @@ def main(argv=None) -> int:
     """Entry point of the ``galflow`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, module = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) or a usage error argparse printed (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if module is None:
         parser.print_help()
         return EXIT_USAGE

@@ -412,7 +412,7 @@ def test_rows_without_a_posterior_carry_the_same_columns():
 
     model = load_model("sim-photometry")
     good = make_input_table(3)
-    assert list(model.posterior_samples(good, n_samples=8, seed=0).columns) == model.extra_columns()
+    assert sorted(model.posterior_samples(good, n_samples=8, seed=0).columns) == sorted(model.extra_columns)
     config = GalflowConfig(model="sim-photometry", n_samples=8, backend="eager")
     bad = make_input_table(3)
     bad["mag_r"] = np.full(3, np.nan) * u.mag
