@@ -1,0 +1,164 @@
+"""Device-side post-processing (astro_galflow.summaries) against the host path, on CPU tensors."""
+
+import numpy as np
+import pytest
+import torch
+
+from astro_galflow.heads.ensemble import uncertainty_decomposition
+from astro_galflow.models import load_model
+from astro_galflow.sources.simulated import SimulatedSource
+from astro_galflow.summaries import (
+    columns_to_host,
+    draw_noise,
+    posterior_columns,
+    summarize,
+    summarize_torch,
+)
+from astro_galflow.table import quantile_suffix
+
+QUANTILES = (0.0, 0.025, 0.16, 0.5, 0.84, 0.975, 1.0)
+
+
+@pytest.fixture(scope="module")
+def samples():
+    rng = np.random.default_rng(5)
+    values = rng.standard_gamma(2.0, size=(50, 333)).astype(np.float32)
+    values[3, 7] = np.nan
+    values[11, 0] = np.inf
+    return values
+
+
+def test_summarize_is_numpys_quantile_mean_std(samples):
+    got = summarize(samples, QUANTILES)
+    as64 = samples.astype(np.float64)
+    good = np.isfinite(as64).all(axis=1)
+    np.testing.assert_allclose(got["mean"][good], as64[good].mean(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(got["std"][good], as64[good].std(axis=1, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(got["quantiles"][:, good], np.quantile(as64[good], QUANTILES, axis=1), rtol=1e-13)
+    # a row with a non-finite sample has no summary (as add_parameter_columns writes it)
+    assert np.isnan(got["mean"][[3, 11]]).all() and np.isnan(got["quantiles"][:, [3, 11]]).all()
+
+
+def test_summarize_one_sample():
+    got = summarize(np.array([[1.5], [2.0]], dtype=np.float32), (0.16, 0.5))
+    np.testing.assert_array_equal(got["std"], [0.0, 0.0])
+    np.testing.assert_array_equal(got["quantiles"], [[1.5, 2.0], [1.5, 2.0]])
+
+
+def test_torch_summaries_equal_numpy(samples):
+    host = summarize(samples, QUANTILES)
+    device = {k: v.numpy() for k, v in summarize_torch(torch.from_numpy(samples), QUANTILES).items()}
+    for key in host:
+        np.testing.assert_allclose(device[key], host[key], rtol=1e-12, equal_nan=True)
+
+
+def test_noise_is_seeded_per_chunk():
+    a = draw_noise(4, 10, 3, seed=7)
+    assert a.shape == (4, 10, 3) and a.dtype == torch.float32
+    assert torch.equal(a, draw_noise(4, 10, 3, seed=7))
+    assert not torch.equal(a, draw_noise(4, 10, 3, seed=8))
+    # the host path's draw for a chunk that fits in one batch
+    assert torch.equal(a, torch.randn((4, 10, 3), generator=torch.Generator().manual_seed(7)))
+
+
+@pytest.fixture(scope="module")
+def photometry_model():
+    return load_model("sim-photometry")
+
+
+@pytest.fixture(scope="module")
+def host_run(photometry_model):
+    """The host path on 24 simulated galaxies: posterior_samples, then the table's reductions."""
+    # galaxies of the simulated survey, inside the training domain: random photometry
+    # piles posterior mass on the clip at the training range's edges
+    table = SimulatedSource(seed=5).simulate(24, render=False).table
+    posterior = photometry_model.posterior_samples(table, n_samples=600, seed=11, batch_size=24)
+    features = photometry_model.features(table)
+    return table, features, posterior
+
+
+def _host_columns(model, posterior):
+    columns = dict(posterior.columns)
+    for name in model.parameters:
+        stats = summarize(posterior.samples[name], QUANTILES)
+        columns[f"{name}_mean"], columns[f"{name}_std"] = stats["mean"], stats["std"]
+        for q, values in zip(QUANTILES, stats["quantiles"]):
+            columns[f"{name}_{quantile_suffix(q)}"] = values
+    return columns
+
+
+def test_device_columns_equal_host_columns_on_the_same_samples(photometry_model, host_run):
+    # same noise (one draw for the chunk, as the host path makes for a batch of 24):
+    # calibration, clipping, transform and reductions must agree to float rounding
+    _, features, posterior = host_run
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seed=11, batch_size=24)
+    device = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=QUANTILES))
+    host = _host_columns(photometry_model, posterior)
+    expected = {k for k in host if k != "oh_12_detectable_probability"}
+    assert set(device) == expected
+    for name in expected:
+        # the variance of three member means cancels: float32 ulps of expm1 show there
+        rtol = 1e-3 if name.endswith("_std_epistemic") else 2e-5
+        np.testing.assert_allclose(device[name], host[name], rtol=rtol, atol=1e-6, err_msg=name)
+
+
+def test_device_noise_gives_the_host_posteriors(photometry_model, host_run):
+    # a different noise stream (as on a GPU): statistically equal, not bit-equal
+    _, features, posterior = host_run
+    n, d, s = len(features), len(photometry_model.parameters), 600
+    sampler = photometry_model.samplers()["joint"]
+    with torch.inference_mode():
+        model_space = sampler(torch.from_numpy(features), draw_noise(n, s, d, seed=12345))
+    device = columns_to_host(posterior_columns(photometry_model, model_space, quantiles=QUANTILES))
+    host = _host_columns(photometry_model, posterior)
+    for name in photometry_model.parameters:
+        drawn = posterior.samples[name]
+        for q in (0.16, 0.5, 0.84):
+            column = f"{name}_{quantile_suffix(q)}"
+            # distribution-free: where the device quantile falls among the host draws;
+            # two independent empirical quantiles of S draws differ in rank by about
+            # sqrt(q (1 - q) 2 / S), whatever the shape of the posterior
+            # (mid-ranks: draws clipped to the training range tie at its edges)
+            value = device[column][:, None]
+            rank = (drawn < value).mean(axis=1) + 0.5 * (drawn == value).mean(axis=1)
+            z = (rank - q) / np.sqrt(q * (1 - q) * 2 / s)
+            assert np.abs(z).max() < 6, column
+            assert abs(np.mean(z)) < 6 / np.sqrt(n), column
+        # means and spreads of heavy-tailed (expm1) posteriors scatter: compare in bulk
+        z_mean = (device[f"{name}_mean"] - host[f"{name}_mean"]) / (host[f"{name}_std"] * np.sqrt(2 / s))
+        assert np.median(np.abs(z_mean)) < 2, name
+        assert abs(np.median(device[f"{name}_std"] / host[f"{name}_std"]) - 1) < 0.15, name
+
+
+def test_ensemble_split_equals_host(photometry_model, host_run):
+    _, features, posterior = host_run
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seed=11, batch_size=24)
+    device = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=(0.5,)))
+    for name in photometry_model.parameters:
+        ale, epi = uncertainty_decomposition(posterior.samples[name].astype(np.float64), photometry_model.n_members)
+        np.testing.assert_allclose(device[f"{name}_std_aleatoric"], ale, rtol=2e-5, atol=1e-7)
+        np.testing.assert_allclose(device[f"{name}_std_epistemic"], epi, rtol=1e-3, atol=1e-6)
+
+
+def test_uncalibrated_path(photometry_model, host_run):
+    table, features, _ = host_run
+    raw = photometry_model.posterior_samples(table, n_samples=200, seed=4, batch_size=24, calibrate=False)
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=200, seed=4, batch_size=24)
+    device = columns_to_host(
+        posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=(0.5,), calibrate=False)
+    )
+    for name in photometry_model.parameters:
+        np.testing.assert_allclose(device[f"{name}_p50"], np.median(raw.samples[name], axis=1), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_columns_equal_cpu_columns(photometry_model, host_run):
+    _, features, _ = host_run
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seed=11, batch_size=24)
+    cpu = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=QUANTILES))
+    gpu_columns = posterior_columns(photometry_model, torch.from_numpy(model_space).cuda(), quantiles=QUANTILES)
+    assert all(v.device.type == "cuda" for v in gpu_columns.values())
+    gpu = columns_to_host(gpu_columns)
+    for name in cpu:
+        np.testing.assert_allclose(gpu[name], cpu[name], rtol=1e-4, atol=1e-5, err_msg=name)
