@@ -14,6 +14,7 @@ from astro_galflow.formats import format_of
 
 __all__ = ["read_catalog", "catalog_format", "resolve_cutouts"]
 
+
 def catalog_format(path) -> str:
     """astropy format name for ``path``, from its extension (:mod:`astro_galflow.formats`)."""
     return format_of(path).astropy
@@ -61,14 +62,51 @@ def _read_hdf5(path: Path) -> QTable:
     return QTable.read(path, format="hdf5", path=datasets[0])
 
 
-def resolve_cutouts(table: QTable, catalog_path, cutouts_path=None):
-    """Open the cutouts for a catalog: ``cutouts_path`` if given, else ``meta["cutouts_file"]``.
+def cutouts_path_from_meta(meta: dict, catalog_path) -> Path | None:
+    """The cutouts file a catalog's meta names (``cutouts_file``), confined to the catalog's folder.
 
-    Returns None when neither is available.
+    Returns None when the meta names none.
+
+    Raises
+    ------
+    InputError
+        When the name points outside the catalog's folder (an absolute path, ``..``, a
+        symbolic link leading elsewhere): data must not make the run open files it was
+        not given; such a file is used only when passed explicitly (``--cutouts``).
+    """
+    name = meta.get("cutouts_file")
+    if not name:
+        return None
+    folder = Path(catalog_path).resolve().parent
+    candidate = (folder / str(name)).resolve()
+    if Path(str(name)).is_absolute() or not candidate.is_relative_to(folder):
+        raise InputError(
+            f"the meta of catalog {os.fspath(catalog_path)!r} names cutouts file {name!r}, which is outside the "
+            "catalog's folder; pass the file with --cutouts to use it"
+        )
+    return candidate
+
+
+def resolve_cutouts(meta: dict, catalog_path, cutouts_path=None):
+    """Open the cutouts of a catalog: ``cutouts_path`` if given, else the file its meta names.
+
+    Returns None when neither is available. The CLI, the Python API and every engine
+    resolve cutouts with this function.
+
+    Parameters
+    ----------
+    meta : dict
+        The catalog's table meta.
+    catalog_path : path-like or None
+        The catalog file (its folder confines the meta's name); None when the catalog was
+        not read from a file.
+    cutouts_path : path-like, optional
+        An explicit cutouts file.
     """
     if cutouts_path is None:
-        name = table.meta.get("cutouts_file")
-        if not name:
+        if catalog_path is None:
             return None
-        cutouts_path = Path(catalog_path).parent / name
+        cutouts_path = cutouts_path_from_meta(meta, catalog_path)
+        if cutouts_path is None:
+            return None
     return open_cutouts(cutouts_path)

@@ -127,22 +127,37 @@ def galflow_prepare_inputs(table: QTable, source: DataSource | None, config: Gal
 
 
 @hookspec(firstresult=True)
-def galflow_compile_head(head: Any, example_inputs: tuple, device: str, config: GalflowConfig) -> Any:
-    """Return a compiled sampler for ``head``, or ``None`` to defer to the next plugin.
+def galflow_compile_head(
+    head: Any, example_inputs: tuple, device: str, config: GalflowConfig, backend: type, fallback: type, role: str
+) -> Any:
+    """Return a compiled sampler or image encoder for ``head``, or ``None`` to defer to the next plugin.
 
-    First result wins. The returned object is callable as ``sampler(context, eps) ->
-    samples`` with the same semantics as ``head.sampler``.
+    First result wins. The run compiles every sampler of the model (``role="sampler"``:
+    ``head(features, eps) -> samples``) and, for image models, the image encoder
+    (``role="encoder"``: ``head(images) -> features``) through this hook; the returned
+    callable has the same semantics as ``head``. The built-in implementation (``trylast``)
+    compiles with ``backend``; a plugin answers for the requests it handles.
 
     Parameters
     ----------
     head : torch.nn.Module
-        A posterior head's pure-tensor sampler module.
+        The pure-tensor module to compile.
     example_inputs : tuple of torch.Tensor
-        ``(context, eps)`` of representative shapes (for tracing/export).
+        ``(features, eps)`` or ``(images,)`` of representative shapes (for tracing/export).
     device : str
         ``"cpu"`` or ``"cuda[:N]"``.
     config : astro_galflow.config.GalflowConfig
-        ``config.backend`` names the backend the user asked for.
+        ``config.backend`` names the backend the user asked for, ``config.backend_settings``
+        how backends run.
+    backend : type
+        The registered :class:`~astro_galflow.backends.base.Backend` class ``config.backend``
+        resolves to (for ``auto``: the first of the model card's backends that can run on
+        ``device``).
+    fallback : type
+        The backend class ``auto`` resolves to on ``device``, for a plugin that cannot run
+        the requested backend here and falls back with a warning.
+    role : {"sampler", "encoder"}
+        What ``head`` is.
 
     Returns
     -------

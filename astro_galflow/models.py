@@ -1,44 +1,32 @@
-"""Model bundles: a directory of safetensors weights plus a JSON card; save, find, load.
+"""Loaded models: find a model, build it from its card, and draw joint posterior samples.
 
-A model directory holds ``card.json`` and the weights it lists with their sha256:
-``member_<k>.safetensors`` for each ensemble member (a
-:class:`~astro_galflow.heads.network.JointSampler` state, standardisation included) and,
-for image models, ``vae.safetensors`` (the frozen encoder). Shipped models live in
-``astro_galflow/data/models/<name>/`` and are loaded by name. Only safetensors are read,
-and only after their hash matches the card.
+A model is a directory with a card and safetensors weights (:mod:`astro_galflow.model_card`);
+its networks are built from the registered names the card gives
+(:mod:`astro_galflow.model_bundle`); its samples become physical posterior draws in
+:mod:`astro_galflow.posterior`. :class:`GalflowModel` ties the three together along the
+data path: inputs -> features (image encoder + photometry) -> samplers -> post-processing.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import astropy.units as u
 import numpy as np
 
+from astro_galflow.calibration import QuantileRecalibration
 from astro_galflow.exceptions import InputError, ModelError
 from astro_galflow.flags import PosteriorFlag
+from astro_galflow.model_bundle import build_bundle
+from astro_galflow.model_card import MODELS_DIR, available_models, read_card, resolve_model_dir
+from astro_galflow.noise import row_noise, row_seeds
+from astro_galflow.posterior import PosteriorSamples, extra_column_names, postprocess
 
-__all__ = [
-    "CARD_FORMAT",
-    "MODELS_DIR",
-    "available_models",
-    "load_model",
-    "write_card",
-    "GalflowModel",
-    "PosteriorSamples",
-]
+__all__ = ["MODELS_DIR", "DOMAIN_MARGIN", "available_models", "load_model", "GalflowModel"]
 
-CARD_FORMAT = "astro_galflow-model/1"
-MODELS_DIR = Path(__file__).parent / "data" / "models"
 #: Fraction of the training range a feature may exceed before a row is flagged
 #: ``OUTSIDE_TRAINING_DOMAIN``.
 DOMAIN_MARGIN = 0.05
-#: Model-space samples are clipped to the training labels' range widened by this many
-#: standard deviations of the labels.
-TAIL_CLIP_SIGMA = 5.0
 
 
 def _to_numpy(values) -> np.ndarray:
@@ -55,72 +43,31 @@ def _device_of(module):
     return next((p.device for p in module.parameters()), torch.device("cpu"))
 
 
-def available_models() -> list[str]:
-    """Names of the models shipped with the package."""
-    if not MODELS_DIR.is_dir():
-        return []
-    return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "card.json").is_file())
-
-
-def write_card(directory, card: dict) -> Path:
-    """Write ``card`` as ``directory/card.json`` (sorted keys, indented)."""
-    path = Path(directory) / "card.json"
-    path.write_text(json.dumps(card, indent=1, sort_keys=True) + "\n")
-    return path
-
-
-def _resolve(name_or_path) -> Path:
-    path = Path(os.fspath(name_or_path)).expanduser()
-    if path.is_dir():
-        return path
-    shipped = MODELS_DIR / str(name_or_path)
-    if shipped.is_dir():
-        return shipped
-    known = ", ".join(available_models()) or "none"
-    raise ModelError(f"no model directory {os.fspath(path)!r} and no shipped model of that name; shipped: {known}")
-
-
-def load_model(name_or_path) -> GalflowModel:
+def load_model(name_or_path, *, registries=None) -> GalflowModel:
     """Load a shipped model by name, or a model directory by path.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A name of :func:`available_models` or a model directory.
+    registries : astro_galflow.registry.Registries, optional
+        Where the card's encoder and head names are looked up (default: those of
+        :func:`~astro_galflow.plugins.get_plugin_manager`).
 
     Raises
     ------
     ModelError
-        When the model is not found, its card is invalid, or a weights file is missing or
-        does not match its recorded sha256.
+        When the model is not found, its card is invalid, a part it names is not
+        registered, or a weights file is missing or does not match its recorded sha256.
     """
-    directory = _resolve(name_or_path)
-    card_path = directory / "card.json"
-    try:
-        card = json.loads(card_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"model card {os.fspath(card_path)!r} cannot be read: {exc}") from exc
-    if card.get("format") != CARD_FORMAT:
-        raise ModelError(
-            f"model card {os.fspath(card_path)!r} has format {card.get('format')!r}; expected {CARD_FORMAT!r}"
-        )
-    return GalflowModel(directory, card)
+    directory = resolve_model_dir(name_or_path)
+    card = read_card(directory)
+    if registries is None:
+        from astro_galflow.plugins import get_plugin_manager
+        from astro_galflow.registry import build_registries
 
-
-@dataclass
-class PosteriorSamples:
-    """Joint posterior draws of a batch of galaxies.
-
-    Attributes
-    ----------
-    samples : dict of str to numpy.ndarray
-        Parameter -> ``(n, n_samples)`` float32 in physical units; sample ``j`` of every
-        parameter is the same joint draw.
-    columns : dict of str to numpy.ndarray
-        Extra per-row columns (``oh_12_detectable_probability``, ``<p>_std_aleatoric``,
-        ``<p>_std_epistemic``).
-    flags : numpy.ndarray
-        int64 bits of :class:`~astro_galflow.flags.PosteriorFlag` to OR into each row.
-    """
-
-    samples: dict[str, np.ndarray]
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
-    flags: np.ndarray | None = None
+        registries = build_registries(get_plugin_manager())
+    return GalflowModel(directory, card, registries)
 
 
 class GalflowModel:
@@ -139,12 +86,14 @@ class GalflowModel:
     image_bands : tuple of str or None
     pixel_scale : `~astropy.units.Quantity` or None
     requires_cutouts : bool
+    preferred_backends : tuple of str
+        What ``--backend auto`` tries, in order (the card's ``architecture.backends``).
     calibration : astro_galflow.calibration.QuantileRecalibration or None
         The card's post-hoc recalibration of the marginals, applied by
         :meth:`posterior_samples` unless ``calibrate=False``.
     """
 
-    def __init__(self, directory, card: dict):
+    def __init__(self, directory, card: dict, registries):
         self.directory = Path(directory)
         self.card = card
         arch = card["architecture"]
@@ -156,15 +105,15 @@ class GalflowModel:
         self.pixel_scale = image["pixel_scale_arcsec"] * u.arcsec if image else None
         self.requires_cutouts = image is not None
         self.n_members = int(arch.get("ensemble", 1))
+        self.preferred_backends = tuple(arch.get("backends") or ())
         feats = card["features"]
         self._feature_min = np.asarray(feats["min"], dtype=np.float64)
         self._feature_max = np.asarray(feats["max"], dtype=np.float64)
         self.calibration = self._calibration()
-        self._members, self._vae = self._build()
+        bundle = build_bundle(self.directory, card, registries)
+        self._members, self._image_encoder = bundle.members, bundle.image_encoder
 
     def _calibration(self):
-        from astro_galflow.calibration import QuantileRecalibration
-
         entry = self.card.get("calibration")
         if entry is None:
             return None
@@ -176,41 +125,6 @@ class GalflowModel:
         if unknown:
             raise ModelError(f"model {self.name!r}: calibration names parameters it does not infer: {sorted(unknown)}")
         return calibration
-
-    def _weights(self, filename: str) -> tuple[Path, str]:
-        hashes = self.card.get("sha256", {})
-        if filename not in hashes:
-            raise ModelError(f"model {self.name!r}: card lists no sha256 for {filename!r}")
-        return self.directory / filename, hashes[filename]
-
-    def _build(self):
-        from astro_galflow.heads.network import JointNetwork, JointSampler
-        from astro_galflow.training.checkpoints import load_weights
-
-        arch, feats, targets = self.card["architecture"], self.card["features"], self.card["targets"]
-        members = []
-        for k in range(self.n_members):
-            network = JointNetwork(
-                len(feats["names"]),
-                self.parameters,
-                arch["head"],
-                context_dim=arch["context_dim"],
-                n_couplings=arch["n_couplings"],
-                flow_hidden=arch["flow_hidden"],
-                scalar_layers=arch["scalar_layers"],
-            )
-            sampler = JointSampler(network, feats["mean"], feats["std"], targets["mean"], targets["std"])
-            load_weights(sampler, *self._weights(f"member_{k}.safetensors"))
-            members.append(sampler.eval().requires_grad_(False))
-        vae = None
-        if self.requires_cutouts:
-            from astro_galflow.encoders.vae import ImageVAE
-
-            image = arch["image"]
-            vae = ImageVAE(len(image["bands"]), image["latent_dim"], tuple(image["channels"]))
-            load_weights(vae, *self._weights("vae.safetensors"))
-            vae = vae.eval().requires_grad_(False)
-        return members, vae
 
     def samplers(self) -> dict:
         """Named pure ``(features, eps) -> samples`` modules; ``"joint"`` is the full model.
@@ -226,19 +140,17 @@ class GalflowModel:
 
     @property
     def vae(self):
-        """The frozen :class:`~astro_galflow.encoders.vae.ImageVAE` (encoder and decoder), or None."""
-        return self._vae
+        """The frozen image encoder (for the VAE: encoder and decoder), or None."""
+        return self._image_encoder
 
     def image_encoder(self):
-        """The pure ``cutouts -> [mu, sigma]`` module (:class:`~astro_galflow.encoders.vae.ImageFeatures`), or None.
+        """The pure ``cutouts -> features`` module of the image encoder, or None.
 
         ``compiled["image"]`` in :meth:`posterior_samples` replaces it.
         """
-        if self._vae is None:
+        if self._image_encoder is None:
             return None
-        from astro_galflow.encoders.vae import ImageFeatures
-
-        return ImageFeatures(self._vae).eval()
+        return self._image_encoder.feature_module()
 
     @property
     def feature_names(self) -> list[str]:
@@ -246,7 +158,7 @@ class GalflowModel:
         return list(self.card["features"]["names"])
 
     def features(self, table, cutouts=None, *, batch_size: int = 256, compiled=None) -> np.ndarray:
-        """Raw features ``(n, F)`` float32: [VAE mu, sigma] + colours + magnitudes (+ errors).
+        """Raw features ``(n, F)`` float32: [image features] + colours + magnitudes (+ errors).
 
         ``compiled["image"]``, if given, replaces :meth:`image_encoder`.
 
@@ -260,7 +172,7 @@ class GalflowModel:
         from astro_galflow.encoders.photometry import table_photometry
 
         phot = table_photometry(table, self.photometry_bands, self.card["architecture"]["with_errors"])
-        if self._vae is None:
+        if self._image_encoder is None:
             return phot
         if cutouts is None:
             raise InputError(f"model {self.name!r} needs cutouts ({'/'.join(self.image_bands)}) but none were given")
@@ -268,12 +180,12 @@ class GalflowModel:
         if tuple(np.shape(cutouts)) != shape:
             raise InputError(f"cutouts have shape {tuple(np.shape(cutouts))}; model {self.name!r} expects {shape}")
         encoder = (compiled or {}).get("image") or self.image_encoder()
-        latents = np.empty((len(table), 2 * self._vae.latent_dim), dtype=np.float32)
+        parts = []
         with torch.inference_mode():
             for start in range(0, len(table), batch_size):
                 batch = torch.from_numpy(np.array(cutouts[start : start + batch_size], dtype=np.float32))
-                latents[start : start + batch_size] = _to_numpy(encoder(batch))
-        return np.concatenate([latents, phot], axis=1)
+                parts.append(_to_numpy(encoder(batch)))
+        return np.concatenate([np.concatenate(parts), phot], axis=1)
 
     @property
     def feature_range(self) -> tuple[np.ndarray, np.ndarray]:
@@ -313,8 +225,8 @@ class GalflowModel:
         n_samples : int
             Samples per galaxy.
         seed : int
-            Seed of the ``torch.Generator`` drawing ``eps``; the same seed, inputs and
-            ``batch_size`` give the same samples.
+            The run seed: row ``i`` draws its noise from ``(seed, source_id_i)``
+            (:mod:`astro_galflow.noise`), so a row's samples do not depend on the other rows.
         compiled : dict, optional
             Sampler name -> callable replacing ``samplers()[name]`` (a backend's
             compiled sampler); ``"image"`` may replace :meth:`image_encoder`.
@@ -327,42 +239,28 @@ class GalflowModel:
         -------
         PosteriorSamples
         """
-        from astro_galflow.heads.ensemble import uncertainty_decomposition
-        from astro_galflow.params import get_parameter
-
         features = self.features(table, cutouts, batch_size=batch_size, compiled=compiled)
+        seeds = row_seeds(table["source_id"], seed)
         out, detect = self.model_space_samples(
-            features, n_samples=n_samples, seed=seed, compiled=compiled, batch_size=batch_size
+            features, n_samples=n_samples, seeds=seeds, compiled=compiled, batch_size=batch_size
         )
-        if calibrate and self.calibration is not None:
-            out = self.calibration.apply(out, self.parameters)
-        # Far tails of an imperfect flow can leave the physical range (a log1p flux of
-        # 800 overflows); clip to the training labels' range widened by 5 sigma.
-        targets = self.card["targets"]
-        lo = np.asarray(targets["min"]) - TAIL_CLIP_SIGMA * np.asarray(targets["std"])
-        hi = np.asarray(targets["max"]) + TAIL_CLIP_SIGMA * np.asarray(targets["std"])
-        np.clip(out, lo.astype(np.float32), hi.astype(np.float32), out=out)
-        samples = {
-            p: get_parameter(p).from_model_space(out[:, :, k]).astype(np.float32) for k, p in enumerate(self.parameters)
-        }
-        columns = {}
-        if detect is not None:
-            columns["oh_12_detectable_probability"] = detect
-        if self.n_members > 1:
-            for p, s in samples.items():
-                ale, epi = uncertainty_decomposition(s.astype(np.float64), self.n_members)
-                columns[f"{p}_std_aleatoric"] = ale.astype(np.float32)
-                columns[f"{p}_std_epistemic"] = epi.astype(np.float32)
         flags = np.where(self.outside_domain(features), int(PosteriorFlag.OUTSIDE_TRAINING_DOMAIN), 0).astype(np.int64)
-        return PosteriorSamples(samples=samples, columns=columns, flags=flags)
+        return postprocess(
+            out,
+            parameters=self.parameters,
+            targets=self.card["targets"],
+            calibration=self.calibration if calibrate else None,
+            n_members=self.n_members,
+            detectable=detect,
+            flags=flags,
+        )
 
     def model_space_samples(
-        self, features: np.ndarray, *, n_samples: int, seed: int, compiled=None, batch_size: int = 256
+        self, features: np.ndarray, *, n_samples: int, seeds: np.ndarray, compiled=None, batch_size: int = 256
     ):
         """Samples ``(n, n_samples, D)`` in model space and P(detectable) ``(n,)`` (or None).
 
-        ``eps`` comes from a ``torch.Generator`` seeded with ``seed``, one ``(batch, S, D)``
-        draw per batch of ``batch_size`` rows.
+        Row ``i``'s noise comes from ``seeds[i]`` (:func:`astro_galflow.noise.row_noise`).
         """
         import torch
 
@@ -370,14 +268,13 @@ class GalflowModel:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
         n, d = len(features), len(self.parameters)
         sampler = (compiled or {}).get("joint") or self.samplers()["joint"]
-        generator = torch.Generator().manual_seed(int(seed))
         out = np.empty((n, n_samples, d), dtype=np.float32)
         detect = np.empty(n, dtype=np.float32) if self._has_detectability else None
         with torch.inference_mode():
             for start in range(0, n, batch_size):
                 stop = min(start + batch_size, n)
                 x = torch.from_numpy(np.ascontiguousarray(features[start:stop], dtype=np.float32))
-                eps = torch.randn((stop - start, n_samples, d), generator=generator)
+                eps = row_noise(seeds[start:stop], n_samples, d)
                 out[start:stop] = _to_numpy(sampler(x, eps))
                 if detect is not None:
                     # a backend may have moved the (shared) member modules to its device
@@ -389,8 +286,13 @@ class GalflowModel:
         return out, detect
 
     @property
+    def extra_columns(self) -> list[str]:
+        """Per-row columns beside the parameter summaries (detectability, uncertainty split)."""
+        return extra_column_names(self.parameters, n_members=self.n_members, has_detectability=self._has_detectability)
+
+    @property
     def _has_detectability(self) -> bool:
-        return self._members[0].network.metallicity is not None
+        return self._members[0].network.has_detectability
 
     def __repr__(self) -> str:
         kind = "image+photometry" if self.requires_cutouts else "photometry"

@@ -1,9 +1,11 @@
-"""Validating registries of sources, encoders, heads and backends.
+"""Validating registries of sources, encoders, heads and backends, filled by the plugins.
 
 Plugins fill them from the ``galflow_register_*`` hooks (tox's ``register.py`` style):
 the hook receives a :class:`Registry` whose :meth:`Registry.add` checks the class and
 refuses duplicates, so a mistake surfaces at registration with the plugin named, not
-later deep in a run.
+later deep in a run. :func:`build_registries` asks every plugin of a plugin manager, one
+plugin at a time through pluggy (so ``GALFLOW_TRACE_PLUGINS`` shows each call), and the
+:class:`Registries` it returns are the only place a run looks a component up.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from astro_galflow.exceptions import GalflowError
+import pluggy
 
-__all__ = ["Registry", "RegistryError", "RegisteredClass"]
+from astro_galflow.backends.base import Backend
+from astro_galflow.encoders.base import Encoder
+from astro_galflow.exceptions import GalflowError
+from astro_galflow.heads.base import PosteriorHead
+from astro_galflow.sources.base import DataSource
+
+__all__ = ["Registry", "RegistryError", "RegisteredClass", "Registries", "build_registries"]
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]*$")
 
@@ -135,3 +143,44 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"<Registry {self.kind}: {', '.join(self.names())}>"
+
+
+@dataclass(frozen=True)
+class Registries:
+    """The sources, encoders, heads and backends the registered plugins provide."""
+
+    sources: Registry
+    encoders: Registry
+    heads: Registry
+    backends: Registry
+
+    def as_dict(self) -> dict[str, Registry]:
+        """``{"sources": ..., "encoders": ..., ...}``"""
+        return {"sources": self.sources, "encoders": self.encoders, "heads": self.heads, "backends": self.backends}
+
+
+def _fill(pm: pluggy.PluginManager, hook_name: str, registry: Registry) -> Registry:
+    # One plugin at a time, so that the registry can name the plugin responsible for a
+    # duplicate or an invalid class; each call goes through pluggy (tracing, monitoring).
+    plugins = pm.get_plugins()
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        caller = pm.subset_hook_caller(hook_name, remove_plugins=[p for p in plugins if p is not impl.plugin])
+        with registry.registering_for(pm.get_name(impl.plugin) or repr(impl.plugin)):
+            caller(registry=registry)
+    return registry
+
+
+def build_registries(pm: pluggy.PluginManager) -> Registries:
+    """Ask every plugin to register its classes; return the filled registries.
+
+    Raises
+    ------
+    RegistryError
+        On a duplicate name or an invalid class, naming the plugin.
+    """
+    return Registries(
+        sources=_fill(pm, "galflow_register_sources", Registry("source", DataSource, ("name", "survey"))),
+        encoders=_fill(pm, "galflow_register_encoders", Registry("encoder", Encoder, ("name", "input_kind"))),
+        heads=_fill(pm, "galflow_register_heads", Registry("head", PosteriorHead)),
+        backends=_fill(pm, "galflow_register_backends", Registry("backend", Backend)),
+    )

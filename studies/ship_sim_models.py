@@ -56,7 +56,7 @@ def _vae_subset(catalog: Path, rows: int) -> Path:
 
 
 def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
-    from astro_galflow.evaluation.calibrate import fit_calibration, write_calibration
+    from astro_galflow.calibration import fit_calibration, write_calibration
     from astro_galflow.evaluation.evaluate import read_labelled_catalog
     from astro_galflow.models import load_model
 
@@ -68,9 +68,7 @@ def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
 
 def main(argv=None) -> int:
     """Run the recipe; returns an exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python studies/ship_sim_models.py", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python studies/ship_sim_models.py", description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, required=True, help="working folder (simulated survey, checkpoints)")
     parser.add_argument("--n", type=int, default=20000, help="simulated galaxies")
     parser.add_argument("--seed", type=int, default=2026)

@@ -545,9 +545,7 @@ def _plots(out: Path, line_arrays: dict, image_arrays: dict, converted: dict, re
 
 def main(argv=None) -> int:
     """Run both checks and write ``metrics.json`` and PNGs to ``--out``; returns an exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python studies/sim_model_real_checks.py", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python studies/sim_model_real_checks.py", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--data-dir", type=Path, default=SHARED_SDSS, help="SDSS extracts (default: %(default)s)")
     parser.add_argument("--photometry-model", default="sim-photometry")

@@ -11,7 +11,7 @@ __all__ = ["CompileBackend"]
 class CompileBackend(Backend):
     """Compile the sampler with :func:`torch.compile` (dynamic batch and sample axes).
 
-    Options (``config.options["backends"]``): ``compile_mode`` (passed as ``mode``, e.g.
+    Options (:class:`~astro_galflow.config.BackendSettings`): ``compile_mode`` (passed as ``mode``, e.g.
     ``"max-autotune"``; default torch's default), ``restructure`` (default True: compile
     the :func:`~astro_galflow.backends.fast_sampler.restructure`-d sampler).
     """

@@ -72,7 +72,7 @@ class CudaGraphSampler:
 class CudaGraphsBackend(Backend):
     """Eager torch on CUDA, captured into CUDA graphs (the ``auto`` choice on CUDA).
 
-    Options (``config.options["backends"]``): ``restructure`` (default True: capture the
+    Options (:class:`~astro_galflow.config.BackendSettings`): ``restructure`` (default True: capture the
     :func:`~astro_galflow.backends.fast_sampler.restructure`-d sampler).
     """
 

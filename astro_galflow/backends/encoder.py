@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["EncoderFeatures", "OnnxRuntimeEncoder", "compile_encoder"]
+__all__ = ["EncoderFeatures", "OnnxRuntimeEncoder", "eager_encoder", "onnxruntime_encoder"]
 
 
 class EncoderFeatures(nn.Module):
@@ -65,47 +65,40 @@ class OnnxRuntimeEncoder:
         return torch.from_numpy(np.concatenate([parts[k] for k in sorted(parts)]))
 
 
-def compile_encoder(encoder, example_images, device: str, config):
-    """Fast ``images -> features`` callable for an encoder with a ``features`` method.
-
-    Uses ONNX Runtime when ``config.backend`` resolves to ``onnxruntime`` on this device
-    and eager torch (under inference mode) otherwise.
-
-    Parameters
-    ----------
-    encoder : torch.nn.Module
-        E.g. :class:`astro_galflow.encoders.vae.ImageVAE`.
-    example_images : torch.Tensor
-        ``(N, bands, H, W)``, ``N >= 2``.
-    device : str
-    config : astro_galflow.config.GalflowConfig
-
-    Returns
-    -------
-    callable
-    """
-    from astro_galflow.backends.export import export_encoder
-    from astro_galflow.backends.export_cache import cache_dir_from, export_key, open_cached
-    from astro_galflow.backends.selection import resolve_backend
-
-    module = EncoderFeatures(encoder).eval()
-    backend = config.backend if config.backend in ("auto", "onnxruntime") else "eager"
-    if resolve_backend(backend, device) == "onnxruntime":
-        options = (config.options or {}).get("backends", {})
-        threads = int(options.get("threads") or torch.get_num_threads())
-        cache_dir = cache_dir_from(options)
-        # the graph fixes the image shape and the (non-weight) asinh softening
-        shape = "x".join(str(n) for n in example_images.shape[1:])
-        key = export_key("encoder", module, variant=f"{shape}-soft{getattr(encoder, 'softening', 'none')}")
-
-        def export(path):
-            return export_encoder(module, example_images.to("cpu"), path)
-
-        return open_cached(key, export, cache_dir, lambda graph: OnnxRuntimeEncoder(graph, threads=threads))
-    module = module.to(device)
+def eager_encoder(encoder, device: str):
+    """``images -> features`` running the torch module on ``device`` under inference mode."""
+    module = encoder.to(device).eval()
 
     def run(images):
         with torch.inference_mode():
             return module(images.to(device))
 
     return run
+
+
+def onnxruntime_encoder(encoder, example_images, options: dict):
+    """``images -> features`` through ONNX Runtime, the export cached on disk.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Pure ``images -> features`` module (e.g. :class:`~astro_galflow.encoders.vae.ImageFeatures`).
+    example_images : torch.Tensor
+        ``(N, bands, H, W)``, ``N >= 2``.
+    options : dict
+        Backend options (``threads``, ``onnx_cache_dir``).
+    """
+    from astro_galflow.backends.export import export_encoder
+    from astro_galflow.backends.export_cache import cache_dir_from, export_key, open_cached
+
+    module = encoder.eval()
+    threads = int(options.get("threads") or torch.get_num_threads())
+    cache_dir = cache_dir_from(options)
+    # the graph fixes the image shape and the (non-weight) asinh softening
+    shape = "x".join(str(n) for n in example_images.shape[1:])
+    key = export_key("encoder", module, variant=f"{shape}-soft{getattr(encoder, 'softening', 'none')}")
+
+    def export(path):
+        return export_encoder(module, example_images.to("cpu"), path)
+
+    return open_cached(key, export, cache_dir, lambda graph: OnnxRuntimeEncoder(graph, threads=threads))

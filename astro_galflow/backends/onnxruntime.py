@@ -129,8 +129,8 @@ class OnnxRuntimeSampler:
 class OnnxRuntimeBackend(Backend):
     """Run samplers through ONNX Runtime on the CPU.
 
-    Options (``config.options["backends"]``): ``threads`` (threads feeding the session,
-    default ``torch.get_num_threads()``), ``rows_per_call`` (default
+    Options (:class:`~astro_galflow.config.BackendSettings`): ``threads`` (threads feeding
+    the session, default ``torch.get_num_threads()``), ``rows_per_call`` (default
     :data:`DEFAULT_ROWS_PER_CALL`, counted per ensemble member), ``onnx_cache_dir`` (where exports are cached, keyed by
     weights hash and library versions; ``""`` disables; default
     :func:`~astro_galflow.backends.export_cache.default_cache_dir`),
@@ -199,6 +199,12 @@ class OnnxRuntimeBackend(Backend):
             cache_dir,
             lambda graph: OnnxRuntimeSampler(graph, threads=threads, rows_per_call=rows, groups=_groups(sampler)),
         )
+
+    def compile_encoder(self, encoder, example_inputs, device: str = "cpu"):
+        """Export the image encoder (or reuse a cached export) and open an ORT session on it."""
+        from astro_galflow.backends.encoder import onnxruntime_encoder
+
+        return onnxruntime_encoder(encoder, example_inputs[0], self.options)
 
 
 def _groups(sampler) -> int:

@@ -1,5 +1,6 @@
 """Built-in backend plugin: registers eager, compile, cuda-graphs and onnxruntime, and
-compiles heads with ``config.backend`` as the last-resort ``galflow_compile_head``.
+compiles samplers and encoders with the backend the run resolved, as the last-resort
+``galflow_compile_head``.
 
 Imports nothing heavy: backend modules import torch/onnxruntime inside their methods.
 """
@@ -14,15 +15,18 @@ __all__ = ["galflow_register_backends", "galflow_compile_head"]
 @hookimpl
 def galflow_register_backends(registry):
     """Register the built-in backend classes."""
-    from astro_galflow.backends.selection import BUILTIN_BACKENDS, builtin_backend_class
+    from astro_galflow.backends.compiled import CompileBackend
+    from astro_galflow.backends.cudagraphs import CudaGraphsBackend
+    from astro_galflow.backends.eager import EagerBackend
+    from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend
 
-    for name in BUILTIN_BACKENDS:
-        registry.add(builtin_backend_class(name))
+    for cls in (EagerBackend, CompileBackend, CudaGraphsBackend, OnnxRuntimeBackend):
+        registry.add(cls)
 
 
 @hookimpl(trylast=True)
-def galflow_compile_head(head, example_inputs, device, config):
-    """Compile ``head`` with the built-in backend ``config.backend`` resolves to (``auto``: fastest here)."""
-    from astro_galflow.backends.selection import compile_head
+def galflow_compile_head(head, example_inputs, device, config, backend, role):
+    """Compile ``head`` with ``backend``, the registered class the run resolved ``--backend`` to."""
+    from astro_galflow.backends.selection import compile_with
 
-    return compile_head(head, example_inputs, device, config)
+    return compile_with(backend, head, example_inputs, device, config, role=role)

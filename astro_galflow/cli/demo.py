@@ -123,7 +123,7 @@ def run(args) -> int:
         seed=args.seed,
         backend=args.backend,
         store_samples=True,
-        options={"command": " ".join(args.argv)},
+        command=" ".join(args.argv),
     )
     posterior = infer_table(
         catalog.table,

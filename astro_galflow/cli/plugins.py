@@ -21,7 +21,7 @@ def add_parser(subparsers):
 def run(args) -> int:
     """Print the plugin and registry listing."""
     from astro_galflow.plugins import get_plugin_manager, list_plugins
-    from astro_galflow.registries import build_registries
+    from astro_galflow.registry import build_registries
 
     pm = get_plugin_manager()
     plugins = list_plugins(pm)

@@ -24,3 +24,12 @@ class Encoder:
 
     name: ClassVar[str] = ""
     input_kind: ClassVar[str] = ""
+
+    @classmethod
+    def for_model(cls, image: dict):
+        """The encoder a model card's ``architecture.image`` entry describes (weights not loaded)."""
+        raise NotImplementedError(f"encoder {cls.name!r} cannot be built from a model card")
+
+    def feature_module(self):
+        """The pure ``inputs -> features`` torch module the run compiles and calls."""
+        raise NotImplementedError(f"encoder {self.name!r} has no feature module")

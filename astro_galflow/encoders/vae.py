@@ -69,6 +69,15 @@ class ImageVAE(Encoder, nn.Module):
             nn.ConvTranspose2d(c1, n_bands, 4, 2, 1),
         )  # fmt: skip
 
+    @classmethod
+    def for_model(cls, image: dict) -> ImageVAE:
+        """The VAE a model card's ``architecture.image`` entry describes (weights not loaded)."""
+        return cls(len(image["bands"]), image["latent_dim"], tuple(image["channels"]))
+
+    def feature_module(self) -> ImageFeatures:
+        """The pure ``cutouts -> features`` module the run compiles (:class:`ImageFeatures`)."""
+        return ImageFeatures(self).eval()
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)``, each ``(n, latent_dim)``, of scaled images ``(n, bands, 160, 160)``."""
         h = self.conv(x)
@@ -123,5 +132,5 @@ class ImageFeatures(nn.Module):
         return self.vae.features(torch.asinh(cutouts / self.softening))
 
     def features(self, cutouts: torch.Tensor) -> torch.Tensor:
-        """Same as :meth:`forward`; the interface :func:`astro_galflow.backends.encoder.compile_encoder` expects."""
+        """Same as :meth:`forward`."""
         return self.forward(cutouts)

@@ -121,7 +121,7 @@ def evaluate_model(
         Rows per posterior call, bounding the memory for cutouts.
     calibrate : bool
         Apply the model card's post-hoc calibration (when it has one); False measures
-        the raw flow (what :func:`~astro_galflow.evaluation.calibrate.fit_calibration` fits on).
+        the raw flow (what :func:`~astro_galflow.calibration.fit_calibration` fits on).
 
     Raises
     ------

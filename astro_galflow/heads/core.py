@@ -59,6 +59,13 @@ class FlowHead(PosteriorHead, nn.Module):
         """An instance with default options (``parameter_names`` default: log M* and z)."""
         return cls(parameter_names or ("log_mstar", "redshift"), context_dim, **kwargs)
 
+    @classmethod
+    def for_model(
+        cls, context_dim, parameter_names, *, condition_dim=0, n_couplings=12, flow_hidden=64, scalar_layers=2
+    ):
+        """The slot's flow with the card's coupling count and width (see :meth:`PosteriorHead.for_model`)."""
+        return cls.build(context_dim, parameter_names, n_layers=n_couplings, hidden=flow_hidden)
+
     def mean(self, context: torch.Tensor) -> torch.Tensor:
         """Predicted means ``(N, dim)``."""
         return self.mean_net(context)

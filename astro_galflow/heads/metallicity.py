@@ -55,6 +55,15 @@ class MetallicityHead(PosteriorHead, nn.Module):
             raise ValueError(f"the metallicity head models only {METALLICITY_PARAMETER}")
         return cls(context_dim, **kwargs)
 
+    @classmethod
+    def for_model(
+        cls, context_dim, parameter_names, *, condition_dim=0, n_couplings=12, flow_hidden=64, scalar_layers=2
+    ):
+        """Conditioned on the ``condition_dim`` core values before it (see :meth:`PosteriorHead.for_model`)."""
+        return cls.build(
+            context_dim, parameter_names, condition_dim=condition_dim, n_layers=scalar_layers, hidden=flow_hidden
+        )
+
     def _condition(self, condition: torch.Tensor | None) -> torch.Tensor | None:
         if self.condition_dim == 0:
             return None

@@ -20,7 +20,15 @@ from astro_galflow.heads.lines import LinesHead
 from astro_galflow.heads.metallicity import MetallicityHead
 from astro_galflow.params import CORE_PARAMETERS, LINE_PARAMETERS, METALLICITY_PARAMETER, PARAMETERS
 
-__all__ = ["HEAD_KINDS", "ordered_parameters", "JointNetwork", "JointSampler", "DetectabilityModel"]
+__all__ = [
+    "HEAD_KINDS",
+    "ordered_parameters",
+    "head_slots",
+    "default_head_classes",
+    "JointNetwork",
+    "JointSampler",
+    "DetectabilityModel",
+]
 
 #: ``head`` values of a model architecture.
 HEAD_KINDS = ("flow", "gaussian")
@@ -35,8 +43,40 @@ def ordered_parameters(names) -> tuple[str, ...]:
     return tuple(p for p in PARAMETERS if p in names)
 
 
+def head_slots(parameters, head: str = "flow") -> dict[str, tuple[str, ...]]:
+    """The network's head slots and the parameters each models, in sample order.
+
+    The paper's layout (``head="flow"``): ``core`` (log M*, log SFR, z, log M_BH),
+    ``metallicity`` (O/H, conditioned on the core values) and ``lines``; the baseline
+    (``head="gaussian"``): one ``gaussian`` slot over every parameter. Slots a model's
+    parameters leave empty are omitted.
+    """
+    if head not in HEAD_KINDS:
+        raise ValueError(f"head must be one of {HEAD_KINDS}, got {head!r}")
+    params = ordered_parameters(parameters)
+    if head == "gaussian":
+        return {"gaussian": params}
+    slots = {
+        "core": tuple(p for p in params if p in CORE_PARAMETERS),
+        "metallicity": tuple(p for p in params if p == METALLICITY_PARAMETER),
+        "lines": tuple(p for p in params if p in LINE_PARAMETERS),
+    }
+    return {slot: names for slot, names in slots.items() if names}
+
+
+def default_head_classes(slots) -> dict[str, type]:
+    """The built-in head class of each slot (what a model card names as ``core``, ``metallicity``...)."""
+    builtin = {"core": CoreHead, "metallicity": MetallicityHead, "lines": LinesHead, "gaussian": GaussianHead}
+    return {slot: builtin[slot] for slot in slots}
+
+
 class JointNetwork(nn.Module):
     """Shared encoder and heads for one set of parameters (standardised spaces throughout).
+
+    Each head slot (:func:`head_slots`) holds a registered
+    :class:`~astro_galflow.heads.base.PosteriorHead`, built with its ``for_model``
+    classmethod. A head whose ``condition_dim`` is non-zero is conditioned on the samples
+    of the slots before it (the metallicity head on the core values).
 
     Parameters
     ----------
@@ -46,6 +86,9 @@ class JointNetwork(nn.Module):
         Parameters to infer (any subset of :data:`astro_galflow.params.PARAMETERS`).
     head : {"flow", "gaussian"}
         The paper's flows, or the baseline Gaussian head.
+    heads : dict, optional
+        ``{slot: head class}`` (looked up in the head registry by the names a model card
+        gives); default :func:`default_head_classes`.
     context_dim : int
         Width of the shared encoder's output (256 in the paper).
     n_couplings : int
@@ -62,30 +105,43 @@ class JointNetwork(nn.Module):
         parameters,
         head: str = "flow",
         *,
+        heads: dict | None = None,
         context_dim: int = 256,
         n_couplings: int = 12,
         flow_hidden: int = 64,
         scalar_layers: int = 2,
     ):
         super().__init__()
-        if head not in HEAD_KINDS:
-            raise ValueError(f"head must be one of {HEAD_KINDS}, got {head!r}")
-        self.parameters_out = ordered_parameters(parameters)
+        slots = head_slots(parameters, head)
+        self.parameters_out = tuple(p for names in slots.values() for p in names)
         self.head_kind = head
         self.encoder = mlp(feature_dim, context_dim, context_dim)
-        core = tuple(p for p in self.parameters_out if p in CORE_PARAMETERS)
-        lines = tuple(p for p in self.parameters_out if p in LINE_PARAMETERS)
+        classes = heads if heads is not None else default_head_classes(slots)
+        missing = set(slots) - set(classes)
+        if missing:
+            raise ValueError(f"no head class for slot(s) {', '.join(sorted(missing))}")
         self.core = self.metallicity = self.lines = self.gaussian = None
-        if head == "gaussian":
-            self.gaussian = GaussianHead(self.parameters_out, context_dim)
-            return
-        kw = dict(n_layers=n_couplings, hidden=flow_hidden)
-        if core:
-            self.core = CoreHead(context_dim, core, **kw)
-        if METALLICITY_PARAMETER in self.parameters_out:
-            self.metallicity = MetallicityHead(context_dim, len(core), n_layers=scalar_layers, hidden=flow_hidden)
-        if lines:
-            self.lines = LinesHead(context_dim, lines, **kw)
+        self.slots = tuple(slots)
+        width = 0
+        for slot, names in slots.items():
+            module = classes[slot].for_model(
+                context_dim,
+                names,
+                condition_dim=width,
+                n_couplings=n_couplings,
+                flow_hidden=flow_hidden,
+                scalar_layers=scalar_layers,
+            )
+            if module.dim != len(names):
+                raise ValueError(
+                    f"head {classes[slot].name!r} in slot {slot!r} models {module.dim} values, not {len(names)}"
+                )
+            setattr(self, slot, module)
+            width += len(names)
+
+    def heads(self):
+        """``(slot, head)`` pairs in sample order."""
+        return [(slot, getattr(self, slot)) for slot in self.slots]
 
     @property
     def dim(self) -> int:
@@ -95,59 +151,56 @@ class JointNetwork(nn.Module):
     def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Standardised samples ``(N, S, D)`` from standardised features ``(N, F)``."""
         context = self.encoder(x)
-        if self.gaussian is not None:
-            return self.gaussian(context, eps)
         parts = []
         start = 0
-        core = None
-        if self.core is not None:
-            core = self.core(context, eps[..., : self.core.dim])
-            parts.append(core)
-            start = self.core.dim
-        if self.metallicity is not None:
-            parts.append(self.metallicity(context, eps[..., start : start + 1], core))
-            start += 1
-        if self.lines is not None:
-            parts.append(self.lines(context, eps[..., start:]))
+        for _, head in self.heads():
+            condition = torch.cat(parts, dim=-1) if head.condition_dim and parts else None
+            parts.append(head(context, eps[..., start : start + head.dim], condition))
+            start += head.dim
         return torch.cat(parts, dim=-1)
 
     def detectable_probability(self, x: torch.Tensor) -> torch.Tensor | None:
-        """P(measurable metallicity) ``(N,)``, or None without a metallicity head."""
-        if self.metallicity is None:
-            return None
-        return torch.sigmoid(self.metallicity.detectable_logit(self.encoder(x)))
+        """P(measurable metallicity) ``(N,)``, or None when no head has a detectability classifier."""
+        for _, head in self.heads():
+            if hasattr(head, "detectable_logit"):
+                return torch.sigmoid(head.detectable_logit(self.encoder(x)))
+        return None
+
+    @property
+    def has_detectability(self) -> bool:
+        """Whether a head predicts P(measurable metallicity)."""
+        return any(hasattr(head, "detectable_logit") for _, head in self.heads())
 
     def loss(self, x: torch.Tensor, y: torch.Tensor, detectable: torch.Tensor | None = None) -> torch.Tensor:
         """Training loss on standardised features ``x`` and targets ``y`` (NaN = no label).
 
-        Each head uses the rows that have all of its labels; the metallicity head also
-        needs the core labels it is conditioned on and ``detectable`` (NaN = unknown)
-        trains the classifier.
+        Each head uses the rows that have all of its labels (and, for a conditioned head,
+        the labels it is conditioned on); ``detectable`` (NaN = unknown) trains a head's
+        detectability classifier.
         """
         context = self.encoder(x)
         finite = torch.isfinite(y)
         y0 = torch.where(finite, y, torch.zeros_like(y))
-        if self.gaussian is not None:
-            lp = self.gaussian.elementwise_log_prob(context, y0)
-            return -(lp * finite).sum() / finite.sum().clamp(min=1)
         total = context.new_zeros(())
         start = 0
-        if self.core is not None:
-            sl = slice(0, self.core.dim)
-            total = total + _masked_mean(self.core.loss, context, y0[:, sl], finite[:, sl].all(-1))
-            start = self.core.dim
-        if self.metallicity is not None:
-            rows = finite[:, start] & (finite[:, :start].all(-1) if start else True)
-            cond = y0[:, :start] if start else None
-            total = total + _masked_mean(self.metallicity.loss, context, y0[:, start : start + 1], rows, cond)
-            if detectable is not None:
+        for _, head in self.heads():
+            sl = slice(start, start + head.dim)
+            if hasattr(head, "elementwise_log_prob") and not head.condition_dim:
+                # heads with a factorised likelihood learn from every label a row has
+                lp = head.elementwise_log_prob(context, y0[:, sl])
+                total = total - (lp * finite[:, sl]).sum() / finite[:, sl].sum().clamp(min=1)
+            else:
+                rows = finite[:, sl].all(-1)
+                condition = None
+                if head.condition_dim:
+                    rows = rows & (finite[:, :start].all(-1) if start else True)
+                    condition = y0[:, :start] if start else None
+                total = total + _masked_mean(head.loss, context, y0[:, sl], rows, condition)
+            if detectable is not None and hasattr(head, "classifier_loss"):
                 known = torch.isfinite(detectable)
                 if known.any():
-                    total = total + self.metallicity.classifier_loss(context[known], detectable[known]).mean()
-            start += 1
-        if self.lines is not None:
-            sl = slice(start, None)
-            total = total + _masked_mean(self.lines.loss, context, y0[:, sl], finite[:, sl].all(-1))
+                    total = total + head.classifier_loss(context[known], detectable[known]).mean()
+            start += head.dim
         return total
 
 

@@ -8,11 +8,11 @@ parametrisations of the LSST-DESC ``qp`` package (Malz et al. 2018, AJ 156, 35) 
 RAIL photo-z pipelines exchange, so :func:`write_qp` turns a column into a ``qp``
 ensemble file that ``qp.read`` opens.
 
-Enable with ``config.options["compact_pdf"]``::
+Enable with ``config.compact_pdf`` (:class:`~astro_galflow.config.CompactPdfSettings`)::
 
-    {"kind": "quantiles", "n": 20}                       # default levels (k + 0.5) / n
-    {"kind": "histogram", "bins": 50,
-     "ranges": {"redshift": [0.0, 1.0]}}                  # per-parameter [lo, hi]
+    CompactPdfSettings(kind="quantiles", n=20)              # default levels (k + 0.5) / n
+    CompactPdfSettings(kind="histogram", bins=50,
+                       ranges={"redshift": (0.0, 1.0)})      # per-parameter (lo, hi)
 
 This module is a built-in plugin: it implements ``galflow_summarize_posterior`` (the
 columns) and ``galflow_modify_table`` (the levels/bin edges in ``meta["compact_pdf"]``),
@@ -39,7 +39,7 @@ __all__ = [
     "write_qp",
 ]
 
-#: Key of ``config.options`` that switches compact PDFs on.
+#: Key of the table meta that records the compact PDFs' levels or bin edges.
 OPTION = "compact_pdf"
 
 #: Default histogram ranges in physical units (cover the SDSS MPA-JHU value ranges;
@@ -97,32 +97,24 @@ def compact_histogram(samples: np.ndarray, edges) -> np.ndarray:
 
 
 def _options(config) -> dict | None:
-    opts = (getattr(config, "options", None) or {}).get(OPTION)
-    if not opts:
+    settings = getattr(config, "compact_pdf", None)
+    if settings is None:
         return None
-    kind = opts.get("kind", "quantiles")
-    if kind not in ("quantiles", "histogram"):
-        raise InputError(f"options[{OPTION!r}]['kind'] must be 'quantiles' or 'histogram', got {kind!r}")
-    return {
-        "kind": kind,
-        "n": int(opts.get("n", 20)),
-        "bins": int(opts.get("bins", 50)),
-        "ranges": opts.get("ranges", {}),
-    }
+    return {"kind": settings.kind, "n": settings.n, "bins": settings.bins, "ranges": dict(settings.ranges or {})}
 
 
 def _edges(name: str, opts: dict) -> np.ndarray:
     lo, hi = opts["ranges"].get(name, DEFAULT_RANGES.get(name, (np.nan, np.nan)))
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise InputError(
-            f"no histogram range for parameter {name!r}; give options[{OPTION!r}]['ranges'][{name!r}] = [lo, hi]"
+            f"no histogram range for parameter {name!r}; give CompactPdfSettings(ranges={{{name!r}: (lo, hi)}})"
         )
     return np.linspace(lo, hi, opts["bins"] + 1)
 
 
 @hookimpl
 def galflow_summarize_posterior(parameter, samples, config):
-    """``{param}_pdf_quantiles`` or ``{param}_pdf_hist`` when ``options["compact_pdf"]`` is set."""
+    """``{param}_pdf_quantiles`` or ``{param}_pdf_hist`` when ``config.compact_pdf`` is set."""
     opts = _options(config)
     if opts is None:
         return None

@@ -1,24 +1,25 @@
-"""Scale-out inference on Dask over a HEALPix-partitioned HATS catalog (LSDB).
+"""Scale-out inference on Dask over a HEALPix-partitioned HATS catalog (LSDB): the ``dask`` engine.
 
-The catalog is opened with :func:`lsdb.open_catalog` and every HEALPix partition goes
-through the same per-chunk function as the single-machine path
-(:func:`astro_galflow.scale.stream.infer_rows`, which calls
-:func:`astro_galflow.pipeline.run_chunk`). The output is a HATS catalog written with
-LSDB's own partition writer and finalised with :meth:`lsdb.catalog.Catalog.write_catalog`,
-keeping ``ra``/``dec`` so that it can be cone-searched and cross-matched again.
+A thin driver of :class:`~astro_galflow.run.InferenceRun`. The catalog is opened with
+:func:`lsdb.open_catalog` (a catalog *file* is first staged as Parquet -- through the same
+reader and ``--source`` as the other engines, with the ``cutout_index`` that locates each
+row's cutout -- and converted with hats-import); every HEALPix partition goes through the
+run of the worker it lands on; the output is a HATS catalog written with LSDB's partition
+writer and finalised with :meth:`lsdb.catalog.Catalog.write_catalog`, keeping ``ra``/``dec``
+so that it can be cone-searched and cross-matched again.
 
 Design choices, each measured while planning (issue 7):
 
-* **Model weights reach each worker once.** Tasks carry only the model *reference*
-  (a name or a path) and a loader; each worker process loads it on first use and keeps
-  it in a module-level cache. Passing the model object itself re-deserialises it for
-  every partition.
+* **Model weights reach each worker once.** Tasks carry only the configuration (the
+  model *reference*) and a loader; each worker process starts one run on first use and
+  keeps it in a module-level cache. Image models' cutouts are memory-mapped once per
+  worker from the file the driver resolved.
 * **Threads.** torch gets ``threads_per_worker`` threads in each worker (one by
   default). On a LocalCluster we created, ``MALLOC_TRIM_THRESHOLD_`` is *not* set in
   the workers: Dask's default (65536) made the numerical kernel ~18 % slower here.
-* **Seeds** derive from ``config.seed`` and the partition's HEALPix pixel (order,
-  index), never from the worker or the task order, so the output does not depend on
-  the number of workers.
+* **Seeds.** A row's noise depends only on the run seed and its ``source_id``
+  (:mod:`astro_galflow.noise`), so the output does not depend on the partitioning, the
+  number of workers or the task order, and equals the other engines' output.
 * **Faults.** Each partition is computed and written as its own future: a partition
   whose data cannot be read or inferred fails with its pixel named while the others
   complete; the run then raises :class:`PartitionFailedError` listing the pixels, and a
@@ -29,7 +30,6 @@ Design choices, each measured while planning (issue 7):
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -39,22 +39,23 @@ import numpy as np
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from astro_galflow.config import GalflowConfig
+from astro_galflow.cutouts import open_cutouts
 from astro_galflow.exceptions import GalflowError, InputError
 from astro_galflow.healpix import SPATIAL_INDEX_COLUMN
+from astro_galflow.run import InferenceRun
 
 __all__ = [
     "dask_infer",
     "import_to_hats",
     "infer_partition",
     "PartitionFailedError",
-    "partition_seed",
     "make_local_client",
 ]
 
 #: File in a partial output naming the run (catalog, configuration) it belongs to.
 _RUN_FILE = "galflow_partial_run.json"
 
-# Per-worker-process cache of {(loader, model ref, config): (pm, model, compiled)}.
+# Per-worker-process cache of {(loader, config, cutouts): (run, cutouts)}.
 _RUNTIMES: dict = {}
 
 
@@ -70,35 +71,19 @@ def _pixel_name(pixel) -> str:
     return f"Norder={pixel.order}/Npix={pixel.pixel}"
 
 
-def partition_seed(seed: int, order: int, pixel: int) -> int:
-    """Noise seed of the partition at HEALPix ``(order, pixel)`` for run seed ``seed``."""
-    from astro_galflow.pipeline import chunk_seed
-
-    return chunk_seed(chunk_seed(seed, order), pixel)
-
-
-def _default_loader(ref):
-    from astro_galflow.models import load_model
-
-    return load_model(ref)
-
-
-def _runtime(loader, model_ref: str, config: GalflowConfig):
-    """Plugin manager, model and compiled samplers of this worker, built once per process."""
+def _runtime(loader, config: GalflowConfig, cutouts_path: str | None):
+    """This worker's started run and its memory-mapped cutouts, built once per process."""
     key = (
         getattr(loader, "__module__", ""),
         getattr(loader, "__qualname__", repr(loader)),
-        model_ref,
         json.dumps(config.to_meta(), sort_keys=True, default=str),
+        cutouts_path,
     )
     if key not in _RUNTIMES:
-        from astro_galflow.pipeline import compile_samplers
-        from astro_galflow.plugins import get_plugin_manager
-
-        pm = get_plugin_manager()
-        model = loader(model_ref)
-        pm.hook.galflow_configure.call_historic(kwargs={"config": config})
-        _RUNTIMES[key] = (pm, model, compile_samplers(model, config=config, pm=pm))
+        model = None if loader is None else loader(config.model)
+        run = InferenceRun(config, model=model, engine="dask").start()
+        cutouts = open_cutouts(cutouts_path) if cutouts_path else None
+        _RUNTIMES[key] = (run, cutouts)
     return _RUNTIMES[key]
 
 
@@ -144,7 +129,7 @@ def _table_to_frame(table, index):
     return pd.DataFrame(data, index=index)
 
 
-def infer_partition(df, pixel, *, model_ref: str, config: GalflowConfig, loader=None):
+def infer_partition(df, pixel, *, config: GalflowConfig, cutouts_path: str | None = None, loader=None):
     """Posterior columns of one HEALPix partition (the Dask task).
 
     Parameters
@@ -152,27 +137,22 @@ def infer_partition(df, pixel, *, model_ref: str, config: GalflowConfig, loader=
     df : pandas.DataFrame
         The partition, indexed on ``_healpix_29``.
     pixel : hats.pixel_math.HealpixPixel
-        Its HEALPix pixel: seeds the noise and names the partition in errors.
-    model_ref : str
-        Model name or path, loaded once per worker by ``loader``.
+        Its HEALPix pixel (names the partition in errors).
     config : GalflowConfig
-        Run options.
+        Run options; ``config.model`` is loaded once per worker.
+    cutouts_path : str, optional
+        The cutouts file ``cutout_index`` points into (image models).
     loader : callable, optional
-        ``loader(model_ref) -> model`` (default :func:`astro_galflow.models.load_model`).
+        ``loader(model_ref) -> model`` (default: the run's registry-based loading).
 
     Raises
     ------
     PartitionFailedError
         Naming the pixel, when its rows cannot be inferred.
     """
-    from astro_galflow.scale.stream import infer_rows
-
-    loader = loader or _default_loader
     try:
-        pm, model, compiled = _runtime(loader, model_ref, config)
-        table = _frame_to_table(df)
-        local = dataclasses.replace(config, seed=partition_seed(config.seed, pixel.order, pixel.pixel))
-        out = infer_rows(table, None, start=0, model=model, config=local, pm=pm, compiled=compiled)
+        run, cutouts = _runtime(loader, config, cutouts_path)
+        out = run.infer(_frame_to_table(df), cutouts)
     except Exception as exc:
         message = f"HEALPix partition {_pixel_name(pixel)} failed: {type(exc).__name__}: {exc}"
         raise PartitionFailedError(message, {_pixel_name(pixel): str(exc)}) from exc
@@ -266,6 +246,45 @@ def import_to_hats(
     return output_dir
 
 
+def _stage_as_parquet(catalog, path: Path, chunk_rows: int = 65_536) -> Path:
+    """Write an opened catalog (:class:`~astro_galflow.run.CatalogInput`) as plain Parquet for hats-import.
+
+    Plain columns only: masked values become NaN (the run flags them as it would the
+    masked values), and aligned cutouts get an explicit ``cutout_index``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".tmp-{path.name}")
+    writer = None
+    try:
+        for chunk in catalog.reader.iter_chunks(chunk_rows):
+            table = catalog.chunk_cutout_index(chunk)
+            columns = {}
+            for name in table.colnames:
+                column = table[name]
+                values = getattr(column, "value", column)
+                if np.ma.isMaskedArray(values) or hasattr(values, "mask"):
+                    mask = np.asarray(getattr(values, "mask", False))
+                    data = np.asarray(getattr(values, "unmasked", np.ma.getdata(values)))
+                    if data.dtype.kind in "fiu":
+                        data = np.where(mask, np.nan, data.astype(np.float64))
+                    values = data
+                values = np.asarray(values)
+                if values.dtype.byteorder not in ("=", "|"):
+                    values = values.astype(values.dtype.newbyteorder("="))  # FITS is big-endian; Arrow is not
+                columns[name] = values
+            arrow = pa.table(columns)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, arrow.schema)
+            writer.write_table(arrow.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, path)
+    return path
+
+
 def _histogram_order(catalog) -> int:
     # The same default as lsdb.io.to_hats, so that its resume accepts our histograms.
     info = catalog.hc_structure.catalog_info
@@ -280,6 +299,7 @@ def dask_infer(
     output_path,
     *,
     config: GalflowConfig,
+    cutouts=None,
     client=None,
     n_workers: int = 2,
     threads_per_worker: int = 1,
@@ -293,13 +313,17 @@ def dask_infer(
     Parameters
     ----------
     catalog_path : path-like
-        A HATS catalog directory (``lsdb.open_catalog``), or a ``.parquet``/``.csv``
-        file, which is first converted with hats-import into ``<output>.input-hats/``.
+        A HATS catalog directory (``lsdb.open_catalog``), or a catalog file in any format
+        the other engines read (``config.source`` reads a survey's own layout), which is
+        staged as Parquet and converted with hats-import into ``<output>.input-hats/``.
     output_path : path-like
         Directory of the output HATS catalog: the input's partitioning, ``ra``,
         ``dec``, ``source_id`` and the posterior columns, indexed on ``_healpix_29``.
     config : GalflowConfig
         Run options; ``config.model`` is loaded once per worker.
+    cutouts : path-like, optional
+        Cutouts file for image models (default: the one the catalog's meta names, inside
+        the catalog's folder); the catalog's ``cutout_index`` points into it.
     client : distributed.Client, optional
         Cluster to run on (LocalCluster, dask-jobqueue, Kubernetes...). Default: a
         LocalCluster of ``n_workers`` processes from :func:`make_local_client`,
@@ -312,8 +336,8 @@ def dask_infer(
     overwrite : bool
         Remove an existing output (complete or partial) first.
     model_loader : callable, optional
-        Picklable ``loader(model_ref) -> model`` (default
-        :func:`astro_galflow.models.load_model`).
+        Picklable ``loader(model_ref) -> model`` (default: the run's own loading through
+        the registries).
     progress : bool
         Show a progress bar of finished partitions.
 
@@ -340,35 +364,77 @@ def dask_infer(
     _prepare_output(output_path, resume=resume, overwrite=overwrite)
     if overwrite and converted.exists():
         shutil.rmtree(converted)
-    _claim_output(output_path, catalog_path, config)
-    own_client = client is None
-    if own_client:
-        client = make_local_client(n_workers, threads_per_worker)
-    try:
-        if not _is_hats(catalog_path):
-            # A conversion finished by an earlier (interrupted) run is reused.
-            catalog_path = converted if _is_hats(converted) else import_to_hats(catalog_path, converted, client=client)
-        try:
-            catalog = lsdb.open_catalog(catalog_path)
-        except Exception as exc:
-            raise InputError(f"cannot open HATS catalog {os.fspath(catalog_path)!r}: {exc}") from exc
-        mapped = _mapped_catalog(catalog, config, model_loader)
-        _write_partitions(mapped, output_path, client, progress=progress)
-        mapped.write_catalog(
-            output_path,
-            catalog_name=output_path.name,
-            as_collection=False,
-            resume=True,
-            progress_bar=False,
-            addl_hats_properties={"galflow_config": json.dumps(config.to_meta(), default=str).replace("\n", " ")},
-        )
-        (output_path / _RUN_FILE).unlink(missing_ok=True)
-    finally:
+    model = None if model_loader is None else model_loader(config.model)
+    with InferenceRun(config, model=model, engine="dask") as driver:
+        cutouts_path = _driver_cutouts(driver, catalog_path, cutouts)
+        _claim_output(output_path, catalog_path, config)
+        own_client = client is None
         if own_client:
-            cluster = client.cluster
-            client.close()
-            cluster.close()
+            client = make_local_client(n_workers, threads_per_worker)
+        try:
+            if not _is_hats(catalog_path):
+                # A conversion finished by an earlier (interrupted) run is reused.
+                if not _is_hats(converted):
+                    staged = output_path.with_name(output_path.name + ".input.parquet")
+                    catalog = driver.open_catalog(catalog_path, cutouts_path)
+                    try:
+                        _stage_as_parquet(catalog, staged)
+                    finally:
+                        catalog.close()
+                    import_to_hats(staged, converted, client=client)
+                    staged.unlink()
+                catalog_path = converted
+            try:
+                catalog = lsdb.open_catalog(catalog_path)
+            except Exception as exc:
+                raise InputError(f"cannot open HATS catalog {os.fspath(catalog_path)!r}: {exc}") from exc
+            # the output schema, from a zero-row partition through the driver's own run
+            array = None if cutouts_path is None else open_cutouts(cutouts_path)
+            meta = _table_to_frame(driver.infer(_frame_to_table(catalog.meta), array), catalog.meta.index)
+            mapped = catalog.map_partitions(
+                infer_partition,
+                include_pixel=True,
+                meta=meta,
+                config=config,
+                cutouts_path=None if cutouts_path is None else os.fspath(cutouts_path),
+                loader=model_loader,
+            )
+            _write_partitions(mapped, output_path, client, progress=progress)
+            mapped.write_catalog(
+                output_path,
+                catalog_name=output_path.name,
+                as_collection=False,
+                resume=True,
+                progress_bar=False,
+                addl_hats_properties={"galflow_config": json.dumps(config.to_meta(), default=str).replace("\n", " ")},
+            )
+            (output_path / _RUN_FILE).unlink(missing_ok=True)
+        finally:
+            if own_client:
+                cluster = client.cluster
+                client.close()
+                cluster.close()
     return output_path
+
+
+def _driver_cutouts(run: InferenceRun, catalog_path: Path, cutouts) -> Path | None:
+    """The cutouts file of an image model's run (an explicit one, or the one the catalog names)."""
+    from astro_galflow.catalogs import cutouts_path_from_meta
+
+    if not run.model.requires_cutouts:
+        return None
+    if cutouts is not None:
+        path = Path(cutouts).resolve()
+    elif catalog_path.is_file():
+        from astro_galflow.scale.readers import open_chunked
+
+        with open_chunked(catalog_path) as reader:
+            path = cutouts_path_from_meta(reader.meta(), catalog_path)
+    else:
+        path = None
+    if path is None or not path.is_file():
+        run.require_cutouts(None)
+    return path
 
 
 def _claim_output(output_path: Path, catalog_path: Path, config: GalflowConfig) -> None:
@@ -386,7 +452,7 @@ def _claim_output(output_path: Path, catalog_path: Path, config: GalflowConfig) 
         if stored != identity:
             raise InputError(
                 f"{os.fspath(output_path)!r} holds a partial run of a different catalog or configuration; "
-                "pass overwrite=True (--overwrite) to start over"
+                "pass --overwrite to start over"
             )
         return
     output_path.mkdir(parents=True, exist_ok=True)
@@ -404,26 +470,11 @@ def _prepare_output(output_path: Path, *, resume: bool, overwrite: bool) -> None
         shutil.rmtree(output_path)
         return
     if (output_path / "hats.properties").exists():
-        raise InputError(
-            f"output catalog {os.fspath(output_path)!r} exists; pass overwrite=True (--overwrite) to replace it"
-        )
+        raise InputError(f"output catalog {os.fspath(output_path)!r} exists; pass --overwrite to replace it")
     if any(output_path.iterdir()) and not resume:
         raise InputError(
-            f"{os.fspath(output_path)!r} holds a partial run; pass resume=True (--resume) to continue it "
-            "or overwrite=True (--overwrite) to start over"
+            f"{os.fspath(output_path)!r} holds a partial run; add --resume to continue it or --overwrite to start over"
         )
-
-
-def _mapped_catalog(catalog, config: GalflowConfig, loader):
-    """The lazy catalog of posterior columns; its meta comes from a zero-row partition."""
-    from hats.pixel_math import HealpixPixel
-
-    ref = config.model
-    empty = catalog.meta
-    meta = infer_partition(empty, HealpixPixel(0, 0), model_ref=ref, config=config, loader=loader)
-    return catalog.map_partitions(
-        infer_partition, include_pixel=True, meta=meta, model_ref=ref, config=config, loader=loader
-    )
 
 
 def _write_partitions(mapped, output_path: Path, client, *, progress: bool) -> None:
@@ -467,7 +518,7 @@ def _write_partitions(mapped, output_path: Path, client, *, progress: bool) -> N
         first = next(iter(failures.values()))
         raise PartitionFailedError(
             f"{len(failures)} of {len(pixels)} HEALPix partition(s) failed ({names}); the others are written in "
-            f"{os.fspath(output_path)!r} and a rerun with resume=True computes only the failed ones. First error: {first}",
+            f"{os.fspath(output_path)!r} and a rerun with --resume computes only the failed ones. First error: {first}",
             failures,
         )
 

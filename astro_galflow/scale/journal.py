@@ -34,12 +34,10 @@ def file_identity(path) -> dict:
 def run_identity(config) -> dict:
     """The parts of a :class:`~astro_galflow.config.GalflowConfig` that change the output.
 
-    ``options["command"]`` (the command line, recorded for provenance) is left out, so
-    adding ``--resume`` to the same command continues the run.
+    The command line (recorded for provenance) is left out, so adding ``--resume`` to the
+    same command continues the run.
     """
-    meta = config.to_meta()
-    meta["options"] = {k: v for k, v in (meta.get("options") or {}).items() if k != "command"}
-    return meta
+    return config.numeric_identity()
 
 
 @dataclass(frozen=True)

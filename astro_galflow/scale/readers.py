@@ -22,6 +22,7 @@ from astro_galflow.formats import format_of
 
 __all__ = ["Chunk", "ChunkedReader", "InMemoryChunks", "open_chunked"]
 
+
 @dataclass(frozen=True)
 class Chunk:
     """Rows ``start:stop`` of the input catalog."""
@@ -76,6 +77,16 @@ class ChunkedReader:
         finally:
             chunks.close()
 
+    def column_names(self) -> list[str]:
+        """The catalog's column names (read with its first row)."""
+        if self.n_rows == 0:
+            return []
+        chunks = self.iter_chunks(1)
+        try:
+            return list(next(chunks).table.colnames)
+        finally:
+            chunks.close()
+
     def iter_chunks(self, chunk_rows: int, *, skip: frozenset = frozenset()) -> Iterator[Chunk]:
         """Yield chunks of ``chunk_rows`` rows (the last may be shorter).
 
@@ -117,6 +128,14 @@ def _apply_yaml_header(columns: dict, header_lines) -> tuple[QTable, dict]:
         if "meta" in col_attrs:
             table[name].info.meta = col_attrs["meta"]
     table.meta.update(header.get("meta", {}) or {})
+    if "__serialized_columns__" in table.meta:
+        # Masked and mixin columns are stored as several plain columns (``a`` and
+        # ``a.mask``); astropy's own readers rebuild them with this function, and a
+        # chunk must look exactly like the same rows of QTable.read (a lost mask is a
+        # silently wrong number downstream).
+        from astropy.table import serialize
+
+        table = serialize._construct_mixins_from_columns(table)
     return QTable(table, copy=False), header
 
 
@@ -183,7 +202,10 @@ class FitsChunks(ChunkedReader):
         # A BinTableHDU of just these rows lets astropy's FITS reader restore units,
         # masks and the serialized meta exactly as QTable.read would.
         hdu = fits.BinTableHDU(data=rows, header=self._hdu.header.copy())
-        return QTable.read(hdu)
+        table = QTable.read(hdu)
+        # FITS upper-cases short header keys; the input convention's meta keys are lower-case
+        table.meta = {key.lower(): value for key, value in table.meta.items()}
+        return table
 
 
 class EcsvChunks(ChunkedReader):
@@ -305,6 +327,9 @@ class InMemoryChunks(ChunkedReader):
 
     def meta(self) -> dict:
         return dict(self._table.meta)
+
+    def column_names(self) -> list[str]:
+        return list(self._table.colnames)
 
 
 _READERS = {"parquet": ParquetChunks, "fits": FitsChunks, "ecsv": EcsvChunks, "hdf5": Hdf5Chunks}

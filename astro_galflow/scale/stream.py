@@ -1,16 +1,14 @@
-"""Streaming, resumable inference of a catalog of any size on one machine.
+"""Streaming, resumable inference of a catalog of any size on one machine (the ``local`` engine).
 
-The input is read chunk by chunk (:mod:`astro_galflow.scale.readers`), each chunk goes
-through the pipeline's per-chunk function :func:`astro_galflow.pipeline.run_chunk`, and
-its posterior table is written as a Parquet part whose completion is recorded in the
-resume journal (:mod:`astro_galflow.scale.journal`). Memory is bounded by the chunk
-size, not the catalog size. After the last chunk the parts are assembled into the
-output file (:mod:`astro_galflow.scale.writers`).
-
-Inside a chunk, batches of ``config.batch_size`` rows get the noise seed
-``chunk_seed(config.seed, first_row_of_batch)`` — the same rule
-:func:`astro_galflow.pipeline.infer_table` uses — so a streamed run reproduces an
-in-memory run row for row whatever the chunk size.
+A thin driver of :class:`~astro_galflow.run.InferenceRun`: the catalog is opened by the
+run (chunk by chunk where its format allows, :mod:`astro_galflow.scale.readers`; whole,
+then chunked, for other formats and for ``--source`` readers), each chunk's posterior
+table is written as a Parquet part whose completion is recorded in the resume journal
+(:mod:`astro_galflow.scale.journal`), and after the last chunk the parts are assembled
+into the output file (:mod:`astro_galflow.scale.writers`). Memory is bounded by the
+chunk size, not the catalog size. Since a row's noise depends only on the run seed and
+its ``source_id``, a streamed run reproduces an in-memory run row for row whatever the
+chunk size.
 """
 
 from __future__ import annotations
@@ -19,70 +17,18 @@ import os
 import shutil
 from pathlib import Path
 
-import numpy as np
-from astropy.table import QTable, vstack
-
 from astro_galflow.config import GalflowConfig
-from astro_galflow.exceptions import GalflowError, InputError
+from astro_galflow.exceptions import InputError
+from astro_galflow.run import InferenceRun
 from astro_galflow.scale.journal import Journal, RunKey, file_identity, run_identity
-from astro_galflow.scale.readers import open_chunked
 from astro_galflow.scale.writers import assemble, output_format, parts_dir_for, write_part
 
-__all__ = ["stream_infer", "DEFAULT_CHUNK_ROWS", "infer_rows"]
+__all__ = ["stream_infer", "DEFAULT_CHUNK_ROWS"]
 
-#: Rows per chunk: ~100 MB of posterior summaries with the default quantiles.
-DEFAULT_CHUNK_ROWS = 65_536
-
-
-def infer_rows(
-    table: QTable, cutouts, *, start: int, model, config: GalflowConfig, pm, compiled, source=None
-) -> QTable:
-    """Posterior table of input rows ``start:start+len(table)``, in pipeline batches.
-
-    Parameters
-    ----------
-    table : QTable
-        The rows.
-    cutouts : numpy.ndarray or None
-        The whole cutout array when ``table`` has ``cutout_index``, else the cutouts
-        aligned with ``table``'s rows.
-    start : int
-        Catalog row of ``table[0]``; the batch seeds derive from it.
-    model, config, pm, compiled, source
-        As for :func:`astro_galflow.pipeline.run_chunk`.
-    """
-    from astro_galflow.pipeline import chunk_seed, run_chunk
-
-    aligned = cutouts is not None and "cutout_index" not in table.colnames
-    parts = []
-    for offset in range(0, max(len(table), 1), config.batch_size):
-        stop = offset + config.batch_size
-        parts.append(
-            run_chunk(
-                table[offset:stop],
-                cutouts[offset:stop] if aligned else cutouts,
-                model=model,
-                config=config,
-                pm=pm,
-                source=source,
-                seed=chunk_seed(config.seed, start + offset),
-                compiled=compiled,
-            )
-        )
-    out = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
-    if len(out) != len(table):
-        raise GalflowError(
-            f"the pipeline returned {len(out)} rows for the {len(table)} input rows {start}-{start + len(table) - 1}"
-        )
-    return out
-
-
-def _open_cutouts(cutouts):
-    if cutouts is None or isinstance(cutouts, np.ndarray):
-        return cutouts
-    from astro_galflow.cutouts import open_cutouts
-
-    return open_cutouts(cutouts)
+#: Rows per chunk. Small enough that the progress bar moves every few seconds on two
+#: cores with the shipped models, large enough that per-chunk costs (a Parquet part, a
+#: journal update) stay negligible.
+DEFAULT_CHUNK_ROWS = 4096
 
 
 def stream_infer(
@@ -104,17 +50,15 @@ def stream_infer(
     Parameters
     ----------
     input_path : path-like
-        Catalog in the host's input convention (``.parquet``, ``.fits``, ``.ecsv``,
-        ``.hdf5``), read chunk by chunk.
+        Catalog in the host's input convention (any format of
+        :mod:`astro_galflow.formats`), or in a source's layout with ``config.source``.
     output_path : path-like
-        Posterior table to write; the extension picks the format (``.parquet``,
-        ``.fits``, ``.ecsv``). Parts and the journal live in ``<output>.parts/`` until
-        the run completes.
+        Posterior table to write; the extension picks the format. Parts and the journal
+        live in ``<output>.parts/`` until the run completes.
     config : GalflowConfig
-        Run options (model, samples, seed, batch size...).
+        Run options (model, samples, seed, batch size, source...).
     chunk_rows : int
-        Rows read, inferred and written per chunk; rounded up to a multiple of
-        ``config.batch_size`` so the batch seeds match :func:`~astro_galflow.pipeline.infer_table`.
+        Rows read, inferred and written per chunk.
     resume : bool
         Continue a partial run of the same input, configuration and chunk size found
         in ``<output>.parts/``. With False, an existing partial run is an error.
@@ -127,11 +71,10 @@ def stream_infer(
     model : GalflowModel, optional
         Loaded from ``config.model`` if omitted.
     cutouts : path-like or numpy.ndarray, optional
-        Cutouts file (opened memory-mapped) for image models; default the file the
-        catalog's ``meta["cutouts_file"]`` names, beside the catalog.
+        Cutouts for image models; default the file the catalog's ``meta["cutouts_file"]``
+        names, inside the catalog's folder.
     source : DataSource, optional
-        Survey the rows came from (names the ``survey`` column and the bands); the
-        file itself must follow the host's input convention.
+        A source instance (default: the source registered as ``config.source``).
 
     Returns
     -------
@@ -143,64 +86,49 @@ def stream_infer(
     InputError
         If the output exists (and ``overwrite`` is False), a partial run of a different
         input/configuration is in the way, or the input cannot be read (naming the rows).
+        A run that fails before its first chunk leaves nothing behind.
     """
     input_path, output_path = Path(input_path), Path(output_path)
     output_format(output_path)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
-    chunk_rows = -(-chunk_rows // config.batch_size) * config.batch_size
+    if not input_path.is_file():
+        raise InputError(f"input catalog {os.fspath(input_path)!r} does not exist")
     parts_dir = parts_dir_for(output_path)
-    with open_chunked(input_path) as reader:
-        from astro_galflow.pipeline import require_cutouts, resolve_run
-
-        pm, model = resolve_run(pm, model, config)
-        if cutouts is None and model.requires_cutouts:
-            # as read_catalog + resolve_cutouts do for in-memory runs: the catalog's meta
-            # may name its cutouts file, beside it
-            name = reader.meta().get("cutouts_file")
-            cutouts = input_path.parent / name if name else None
-        # before the journal: a run that cannot start must not leave a partial run behind
-        require_cutouts(model, cutouts)
-        journal = _open_journal(
-            reader, input_path, output_path, parts_dir, config, chunk_rows, resume=resume, overwrite=overwrite
-        )
-        if journal is None:
-            return output_path
-        cutout_array = _open_cutouts(cutouts)
-        pm.hook.galflow_configure.call_historic(kwargs={"config": config})
+    if output_path.exists() and not overwrite and not parts_dir.exists():
+        raise InputError(f"output {os.fspath(output_path)!r} exists; pass --overwrite to replace it")
+    with InferenceRun(config, pm=pm, model=model, source=source, engine="local") as run:
+        catalog = run.open_catalog(input_path, cutouts)
         try:
-            _run_chunks(
-                reader,
-                journal,
-                chunk_rows,
-                cutout_array,
-                model=model,
-                config=config,
-                pm=pm,
-                source=source,
-                progress=progress,
+            journal = _open_journal(
+                catalog.reader, input_path, output_path, parts_dir, run, chunk_rows, resume=resume, overwrite=overwrite
             )
+            if journal is None:
+                return output_path
+            try:
+                _run_chunks(run, catalog, journal, chunk_rows, progress=progress)
+            except BaseException:
+                if not journal.chunks:
+                    # nothing finished: a run that failed before its first chunk leaves nothing
+                    shutil.rmtree(parts_dir, ignore_errors=True)
+                raise
         finally:
-            pm.hook.galflow_unconfigure(config=config)
-
+            catalog.close()
     parts = [parts_dir / journal.chunks[i]["part"] for i in sorted(journal.chunks)]
     assemble(parts, output_path, overwrite=True)
     shutil.rmtree(parts_dir)
     return output_path
 
 
-def _open_journal(reader, input_path, output_path, parts_dir, config, chunk_rows, *, resume, overwrite):
+def _open_journal(reader, input_path, output_path, parts_dir, run, chunk_rows, *, resume, overwrite):
     """The journal to continue, or None when an earlier run already finished the output."""
-    if reader.n_rows == 0:
-        raise InputError(f"input catalog {os.fspath(input_path)!r} has no rows")
-    key = RunKey(input=file_identity(input_path), config=run_identity(config), chunk_rows=chunk_rows)
+    key = RunKey(input=file_identity(input_path), config=run_identity(run.config), chunk_rows=chunk_rows)
     if parts_dir.exists():
         if overwrite:
             shutil.rmtree(parts_dir)
         elif not resume:
             raise InputError(
-                f"{os.fspath(parts_dir)!r} holds a partial run; pass resume=True (--resume) to continue it "
-                "or overwrite=True (--overwrite) to start over"
+                f"{os.fspath(parts_dir)!r} holds a partial run; add --resume to continue it or --overwrite to start over"
             )
     journal = Journal.open(parts_dir, key, reader.n_rows)
     if output_path.exists() and not overwrite:
@@ -208,20 +136,15 @@ def _open_journal(reader, input_path, output_path, parts_dir, config, chunk_rows
             # Killed after the output was moved into place but before the parts were removed.
             shutil.rmtree(parts_dir, ignore_errors=True)
             return None
-        raise InputError(f"output {os.fspath(output_path)!r} exists; pass overwrite=True (--overwrite) to replace it")
+        raise InputError(f"output {os.fspath(output_path)!r} exists; pass --overwrite to replace it")
     journal.save()
     return journal
 
 
-def _run_chunks(
-    reader, journal: Journal, chunk_rows: int, cutouts, *, model, config, pm, source, progress: bool
-) -> None:
+def _run_chunks(run: InferenceRun, catalog, journal: Journal, chunk_rows: int, *, progress: bool) -> None:
     from tqdm.auto import tqdm
 
-    from astro_galflow.pipeline import compile_samplers
-
-    compiled = compile_samplers(model, config=config, pm=pm)
-    chunks = reader.iter_chunks(chunk_rows, skip=frozenset(journal.chunks))
+    reader = catalog.reader
     with tqdm(
         total=reader.n_rows,
         initial=journal.rows_done,
@@ -230,18 +153,9 @@ def _run_chunks(
         desc=f"infer {reader.path.name}",
         disable=not progress,
         dynamic_ncols=True,
+        mininterval=1.0,
     ) as bar:
-        for chunk in chunks:
-            out = infer_rows(
-                chunk.table,
-                cutouts,
-                start=chunk.start,
-                model=model,
-                config=config,
-                pm=pm,
-                compiled=compiled,
-                source=source,
-            )
+        for chunk in reader.iter_chunks(chunk_rows, skip=frozenset(journal.chunks)):
+            out = run.infer(catalog.chunk_cutout_index(chunk), catalog.cutouts, on_rows=bar.update)
             part = write_part(journal.directory, chunk.index, out)
             journal.record(chunk.index, chunk.start, chunk.stop, part.name, len(out))
-            bar.update(chunk.stop - chunk.start)

@@ -16,6 +16,7 @@ from astro_galflow.formats import format_of
 
 __all__ = ["SimulatedCatalog", "read_simulated_catalog", "table_format"]
 
+
 def table_format(path) -> str:
     """The astropy format name of a catalog path's extension (:mod:`astro_galflow.formats`).
 

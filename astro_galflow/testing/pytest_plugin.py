@@ -51,7 +51,7 @@ def galflow_plugin_manager(monkeypatch):
 @pytest.fixture
 def galflow_registries(galflow_plugin_manager):
     """The validated registries built from :func:`galflow_plugin_manager`."""
-    from astro_galflow.registries import build_registries
+    from astro_galflow.registry import build_registries
 
     return build_registries(galflow_plugin_manager)
 

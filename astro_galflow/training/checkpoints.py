@@ -1,6 +1,6 @@
 """Weights files and resumable training checkpoints.
 
-Weights are safetensors (no pickle, nothing executes on load). A checkpoint directory
+Weights are safetensors (no pickle, nothing executes on load; :mod:`astro_galflow.model_card`). A checkpoint directory
 holds the module's weights (``model.safetensors``), the best weights so far
 (``best.safetensors``), the optimizer state (``optimizer.pt``, read back with
 ``torch.load(weights_only=True)``, which refuses anything but tensors and plain
@@ -9,59 +9,14 @@ containers) and ``state.json`` (epoch, best validation loss, epochs without impr
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 
-from astro_galflow.exceptions import ModelError
+from astro_galflow.model_card import load_weights, save_weights
 
-__all__ = ["sha256_of", "save_weights", "load_weights", "Checkpoint"]
-
-
-def sha256_of(path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def save_weights(module: torch.nn.Module, path) -> str:
-    """Write ``module.state_dict()`` as safetensors; return the file's sha256."""
-    state = {k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}
-    save_file(state, os.fspath(path))
-    return sha256_of(path)
-
-
-def load_weights(module: torch.nn.Module, path, sha256: str | None = None) -> torch.nn.Module:
-    """Load safetensors weights into ``module``, checking the file's sha256 first.
-
-    Raises
-    ------
-    ModelError
-        When the file is missing, its hash differs from ``sha256`` or it does not fit
-        the module.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"weights file {os.fspath(path)!r} does not exist")
-    if sha256 is not None:
-        actual = sha256_of(path)
-        if actual != sha256:
-            raise ModelError(
-                f"weights file {os.fspath(path)!r} has sha256 {actual}, but the model card records {sha256}; "
-                "refusing to load a modified or corrupted model"
-            )
-    try:
-        module.load_state_dict(load_file(os.fspath(path)))
-    except Exception as exc:  # safetensors and torch raise several types on bad files
-        raise ModelError(f"weights file {os.fspath(path)!r} does not fit the model: {exc}") from exc
-    return module
+__all__ = ["Checkpoint"]
 
 
 class Checkpoint:

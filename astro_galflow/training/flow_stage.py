@@ -18,7 +18,9 @@ import numpy as np
 
 from astro_galflow.exceptions import InputError
 from astro_galflow.inputs import SDSS_BANDS
-from astro_galflow.models import CARD_FORMAT, load_model, write_card
+from astro_galflow.model_card import CARD_FORMAT, DEFAULT_BACKENDS, write_card
+from astro_galflow.models import load_model
+from astro_galflow.noise import row_seeds
 from astro_galflow.params import PARAMETERS
 from astro_galflow.training.data import SPLIT_FRACTIONS, SPLIT_METHOD, detectable_of, labels_of, read_catalog, split_of
 from astro_galflow.training.features import catalog_features
@@ -39,7 +41,7 @@ def _default_parameters(table) -> tuple[str, ...]:
 
 def _load_vae(vae_dir):
     from astro_galflow.encoders.vae import ImageVAE
-    from astro_galflow.training.checkpoints import load_weights
+    from astro_galflow.model_card import load_weights
 
     vae_dir = Path(vae_dir)
     card_path = vae_dir / "card.json"
@@ -98,8 +100,16 @@ def train_flows(
     """
     import torch
 
-    from astro_galflow.heads.network import JointNetwork, JointSampler, ordered_parameters
-    from astro_galflow.training.checkpoints import Checkpoint, save_weights
+    from astro_galflow.encoders.vae import ImageVAE
+    from astro_galflow.heads.network import (
+        JointNetwork,
+        JointSampler,
+        default_head_classes,
+        head_slots,
+        ordered_parameters,
+    )
+    from astro_galflow.model_card import save_weights
+    from astro_galflow.training.checkpoints import Checkpoint
     from astro_galflow.training.loop import fit
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -202,6 +212,10 @@ def train_flows(
         "name": name or out.name,
         "architecture": {
             "head": head,
+            # the registered names the model is built from (astro_galflow.model_card)
+            "encoder": None if vae is None else ImageVAE.name,
+            "heads": {slot: cls.name for slot, cls in default_head_classes(head_slots(params, head)).items()},
+            "backends": list(DEFAULT_BACKENDS),
             "parameters": list(params),
             "ensemble": ensemble,
             "photometry_bands": list(bands),
@@ -250,7 +264,8 @@ def _validation_metrics(out, features, labels, params, n_samples: int = 200) -> 
 
     The model is read back from ``out``, so the metrics also check the saved bundle.
     """
-    samples, _ = load_model(out).model_space_samples(features, n_samples=n_samples, seed=12345)
+    seeds = row_seeds(np.arange(len(features)), 12345)
+    samples, _ = load_model(out).model_space_samples(features, n_samples=n_samples, seeds=seeds)
     metrics = {}
     for k, p in enumerate(params):
         truth = labels[:, k]

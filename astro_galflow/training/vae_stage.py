@@ -17,7 +17,7 @@ import numpy as np
 
 from astro_galflow.cutouts import ASINH_SOFTENING, bad_cutout_mask
 from astro_galflow.exceptions import InputError
-from astro_galflow.models import write_card
+from astro_galflow.model_card import write_card
 from astro_galflow.training.data import SPLIT_METHOD, catalog_cutouts, iterate_images, read_catalog, split_of
 
 __all__ = ["train_vae", "VAE_CARD_FORMAT"]
@@ -50,7 +50,8 @@ def train_vae(
     import torch
 
     from astro_galflow.encoders.vae import ImageVAE, scale_images, vae_loss
-    from astro_galflow.training.checkpoints import Checkpoint, save_weights
+    from astro_galflow.model_card import save_weights
+    from astro_galflow.training.checkpoints import Checkpoint
     from astro_galflow.training.loop import fit
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))

@@ -81,8 +81,9 @@ def test_onnx_operators_sees_every_node(exported):
 
 
 def test_compile_encoder_parity():
-    from astro_galflow.backends.encoder import OnnxRuntimeEncoder, compile_encoder
-    from astro_galflow.config import GalflowConfig
+    from astro_galflow.backends.eager import EagerBackend
+    from astro_galflow.backends.encoder import EncoderFeatures, OnnxRuntimeEncoder
+    from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend
     from astro_galflow.encoders.vae import ImageVAE
 
     torch.manual_seed(0)
@@ -90,8 +91,10 @@ def test_compile_encoder_parity():
     images = torch.randn(3, 3, 160, 160)
     with torch.inference_mode():
         expected = vae.features(images)
-    fast = compile_encoder(vae, images[:2], "cpu", GalflowConfig(backend="auto", options={"backends": {"threads": 1}}))
+    fast = OnnxRuntimeBackend({"threads": 1, "onnx_cache_dir": None}).compile_encoder(
+        EncoderFeatures(vae), (images[:2],)
+    )
     assert isinstance(fast, OnnxRuntimeEncoder)
     assert_parity(fast(images), expected)
-    eager = compile_encoder(vae, images[:2], "cpu", GalflowConfig(backend="eager"))
+    eager = EagerBackend().compile_encoder(EncoderFeatures(vae), (images[:2],))
     assert torch.equal(eager(images), expected)

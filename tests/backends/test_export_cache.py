@@ -83,22 +83,22 @@ def test_backend_default_uses_the_environment_cache(small_flow, tmp_path, monkey
 
 
 def test_encoder_export_is_cached(tmp_path, monkeypatch):
-    from astro_galflow.backends.encoder import compile_encoder
-    from astro_galflow.config import GalflowConfig
+    from astro_galflow.backends.encoder import EncoderFeatures
+    from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend
     from astro_galflow.encoders.vae import ImageVAE
 
     torch.manual_seed(0)
     vae = ImageVAE(3, 4, (4, 4, 4)).eval()
     images = torch.randn(3, 3, 160, 160)
-    config = GalflowConfig(backend="onnxruntime", options={"backends": {"threads": 1, "onnx_cache_dir": str(tmp_path)}})
-    first = compile_encoder(vae, images[:2], "cpu", config)
+    backend = OnnxRuntimeBackend({"threads": 1, "onnx_cache_dir": str(tmp_path)})
+    first = backend.compile_encoder(EncoderFeatures(vae), (images[:2],))
     assert len(list(tmp_path.glob("encoder-*-3x160x160-*.onnx"))) == 1
 
     def refuse(*args, **kwargs):
         raise AssertionError("exported again although the cache holds this encoder")
 
     monkeypatch.setattr(export_module, "export_encoder", refuse)
-    second = compile_encoder(vae, images[:2], "cpu", config)
+    second = backend.compile_encoder(EncoderFeatures(vae), (images[:2],))
     with torch.inference_mode():
         assert_parity(second(images), vae.features(images))
     assert torch.equal(first(images), second(images))

@@ -1,3 +1,5 @@
+"""Backend selection goes through the backend registry only."""
+
 import pluggy
 import pytest
 import torch
@@ -5,19 +7,14 @@ import torch
 from astro_galflow import hookspecs
 from astro_galflow.backends import plugin as backend_plugin
 from astro_galflow.backends.base import Backend, BackendUnavailable
-from astro_galflow.backends.eager import EagerBackend
 from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend
-from astro_galflow.backends.selection import (
-    BUILTIN_BACKENDS,
-    builtin_backend_class,
-    compile_head,
-    describe_backend,
-    resolve_backend,
-)
+from astro_galflow.backends.selection import auto_backend, compile_with, describe_backend, resolve_backend
 from astro_galflow.config import GalflowConfig
-from astro_galflow.registry import Registry
+from astro_galflow.registry import Registry, RegistryError
 
 from .conftest import assert_parity
+
+BUILTIN = ("compile", "cuda-graphs", "eager", "onnxruntime")
 
 
 def _manager():
@@ -27,58 +24,70 @@ def _manager():
     return pm
 
 
-def test_register_backends():
+@pytest.fixture
+def registry():
     registry = Registry("backend", Backend)
     _manager().hook.galflow_register_backends(registry=registry)
-    assert registry.names() == sorted(BUILTIN_BACKENDS)
+    return registry
+
+
+def test_register_backends(registry):
+    assert registry.names() == sorted(BUILTIN)
     for name in registry:
         assert registry.get(name).name == name
 
 
-def test_auto_on_cpu_prefers_onnxruntime(monkeypatch):
-    assert resolve_backend("auto", "cpu") == "onnxruntime"
+def test_auto_takes_the_first_preferred_backend_that_runs(registry, monkeypatch):
+    assert resolve_backend("auto", "cpu", registry).name == "onnxruntime"
+    assert resolve_backend("auto", "cpu", registry, preferred=("eager", "onnxruntime")).name == "eager"
     monkeypatch.setattr(OnnxRuntimeBackend, "available", classmethod(lambda cls, device="cpu": False))
-    assert resolve_backend("auto", "cpu") == "eager"
+    assert resolve_backend("auto", "cpu", registry).name == "eager"
+    # a name no plugin registered is skipped, not an error
+    assert auto_backend(registry, "cpu", ("tensorrt", "eager")).name == "eager"
 
 
-def test_auto_on_cuda_without_cuda():
+def test_auto_on_cuda_without_cuda(registry):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(BackendUnavailable, match="cuda"):
-        resolve_backend("auto", "cuda")
+        resolve_backend("auto", "cuda", registry)
 
 
-@pytest.mark.parametrize(
-    ("name", "device", "match"),
-    [
-        ("nonsense", "cpu", "unknown backend 'nonsense'"),
-        ("tensorrt", "cpu", "galflow-tensorrt"),
-        ("onnxruntime", "cuda", "cannot run on device 'cuda'"),
-        ("cuda-graphs", "cpu", "cannot run on device 'cpu'"),
-    ],
-)
-def test_unusable_requests_are_explained(name, device, match):
-    with pytest.raises(BackendUnavailable, match=match):
-        resolve_backend(name, device)
+def test_unregistered_name_lists_the_registered_ones(registry):
+    with pytest.raises(RegistryError, match="no backend named 'tensorrt'; registered: compile, cuda-graphs"):
+        resolve_backend("tensorrt", "cpu", registry)
+
+
+@pytest.mark.parametrize(("name", "device"), [("onnxruntime", "cuda"), ("cuda-graphs", "cpu")])
+def test_backend_that_cannot_run_here_is_explained(registry, small_flow, name, device):
+    backend = resolve_backend(name, device, registry)
+    with pytest.raises(BackendUnavailable, match=f"cannot run on device '{device}'"):
+        compile_with(backend, small_flow.module, small_flow.inputs(2, 2), device, GalflowConfig())
 
 
 @pytest.mark.parametrize("name", ["auto", "eager", "onnxruntime"])
-def test_hook_compiles_with_config_backend(small_flow, name):
-    config = GalflowConfig(backend=name, options={"backends": {"threads": 1}})
-    example = small_flow.inputs(2, 3)
+def test_hook_compiles_with_the_resolved_backend(registry, small_flow, name):
+    config = GalflowConfig(backend=name, backend_settings={"threads": 1})
+    backend = resolve_backend(name, "cpu", registry)
     compiled = _manager().hook.galflow_compile_head(
-        head=small_flow.module, example_inputs=example, device="cpu", config=config
+        head=small_flow.module,
+        example_inputs=small_flow.inputs(2, 3),
+        device="cpu",
+        config=config,
+        backend=backend,
+        fallback=backend,
+        role="sampler",
     )
     context, eps = small_flow.inputs(5, 11, seed=3)
     with torch.inference_mode():
         assert_parity(compiled(context, eps), small_flow.module(context, eps))
     info = describe_backend(config, compiled)
     assert info["requested"] == name
-    assert info["name"] == resolve_backend(name, "cpu")
+    assert info["name"] == backend.name
     assert info["versions"]["torch"] == torch.__version__
 
 
-def test_plugin_hook_wins_over_default(small_flow):
+def test_plugin_hook_wins_over_default(registry, small_flow):
     class Marker:
         @backend_plugin.hookimpl
         def galflow_compile_head(self, head, example_inputs, device, config):
@@ -86,22 +95,19 @@ def test_plugin_hook_wins_over_default(small_flow):
 
     pm = _manager()
     pm.register(Marker())
+    eager = registry.get("eager")
     result = pm.hook.galflow_compile_head(
-        head=small_flow.module, example_inputs=small_flow.inputs(2, 2), device="cpu", config=GalflowConfig()
+        head=small_flow.module,
+        example_inputs=small_flow.inputs(2, 2),
+        device="cpu",
+        config=GalflowConfig(),
+        backend=eager,
+        fallback=eager,
+        role="sampler",
     )
     assert result == "from plugin"
 
 
-def test_describe_without_compiled():
-    info = describe_backend(GalflowConfig(backend="eager"))
-    assert info == {"name": "eager", "requested": "eager", "device": "cpu", "versions": EagerBackend.versions()}
-    assert describe_backend(GalflowConfig(backend="auto"))["name"] == resolve_backend("auto", "cpu")
-    assert describe_backend(GalflowConfig(backend="tensorrt"))["name"] == "tensorrt"
-
-
-def test_fallback_override_records_request(small_flow):
-    config = GalflowConfig(backend="tensorrt")
-    compiled = compile_head(small_flow.module, small_flow.inputs(2, 2), "cpu", config, backend="eager")
-    assert compiled.backend_info["name"] == "eager"
-    assert compiled.backend_info["requested"] == "tensorrt"
-    assert builtin_backend_class("eager") is EagerBackend
+def test_describe_a_plugin_sampler_without_backend_info():
+    info = describe_backend(GalflowConfig(backend="eager"), object())
+    assert info == {"name": "eager", "requested": "eager", "device": "cpu", "versions": {}}

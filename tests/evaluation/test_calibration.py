@@ -80,7 +80,7 @@ def test_card_round_trip_and_validation():
 def test_raw_pit_test_tells_calibrated_from_not():
     from scipy.stats import kstest
 
-    from astro_galflow.evaluation.calibrate import raw_pit_test
+    from astro_galflow.calibration import raw_pit_test
 
     rng = np.random.default_rng(6)
     uniform = rng.uniform(size=800)

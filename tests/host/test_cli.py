@@ -120,10 +120,15 @@ def test_errors_name_the_problem(trained, tmp_path, capsys):
         == 2
     )
     assert "truncated.fits" in capsys.readouterr().err
-    assert main(["infer", str(trained / "sim.fits"), str(tmp_path / "q.fits"), "--quantiles", "0,1"]) == 2
+    # argument ranges are checked by the parser: usage error, exit 2, a one-line message
+    with pytest.raises(SystemExit) as exit_info:
+        main(["infer", str(trained / "sim.fits"), str(tmp_path / "q.fits"), "--quantiles", "0,1"])
+    assert exit_info.value.code == 2
+    assert "strictly between 0 and 1" in capsys.readouterr().err
 
 
-def test_infer_real_skyserver_export_through_the_plugin_source(trained, tmp_path):
+@pytest.mark.parametrize("engine", ["memory", "local"])
+def test_infer_real_skyserver_export_through_the_plugin_source(trained, tmp_path, engine):
     out = tmp_path / "sky.ecsv"
     with pytest.warns(UserWarning, match="not extinction-corrected"):
         code = main(
@@ -139,7 +144,7 @@ def test_infer_real_skyserver_export_through_the_plugin_source(trained, tmp_path
                 "8",
                 "--no-progress",
                 "--engine",
-                "memory",
+                engine,
             ]
         )
     assert code == 0

@@ -10,7 +10,7 @@ from astro_galflow.config import GalflowConfig
 from astro_galflow.flags import PosteriorFlag
 from astro_galflow.pipeline import infer_table
 from astro_galflow.plugins import get_plugin_manager
-from astro_galflow.registries import build_registries
+from astro_galflow.registry import build_registries
 from astro_galflow.testing import make_input_table
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from astro_galflow import hookimpl
 from astro_galflow.plugins import DEFAULT_PLUGINS, get_plugin_manager, list_plugins
-from astro_galflow.registries import build_registries
-from astro_galflow.registry import RegistryError
+from astro_galflow.registry import RegistryError, build_registries
 from astro_galflow.sources.base import DataSource
 
 HEAVY = ("torch", "pyvo", "lsdb", "hats", "onnxruntime", "galsim", "matplotlib", "sklearn", "dask")

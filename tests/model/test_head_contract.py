@@ -9,8 +9,8 @@ import torch
 
 from astro_galflow.heads import plugin as heads_plugin
 from astro_galflow.heads.base import PosteriorHead
+from astro_galflow.model_card import load_weights, save_weights
 from astro_galflow.registry import Registry
-from astro_galflow.training.checkpoints import load_weights, save_weights
 
 CONTEXT_DIM = 8
 # The built-in heads plugin fills the registry exactly as the plugin manager would.

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from astro_galflow.exceptions import InputError
+from astro_galflow.realdata import skyserver_jpeg as sj
+
 from ._studies import load_study
 
 smc = load_study("sim_model_real_checks")
-from astro_galflow.realdata import skyserver_jpeg as sj
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sdss"
 CUTOUTS = DATA / "cutouts_spectra"

@@ -71,7 +71,7 @@ def test_pipeline_columns_and_qp_export(tmp_path, tiny_model, compact_pm, option
 
     from astro_galflow.pipeline import infer_table
 
-    config = GalflowConfig(n_samples=400, seed=1, batch_size=64, backend="eager", options={compact.OPTION: option})
+    config = GalflowConfig(n_samples=400, seed=1, batch_size=64, backend="eager", compact_pdf=option)
     table = infer_table(make_input_table(40, seed=3), config=config, pm=compact_pm, model=tiny_model)
     assert table[f"redshift_{column}"].shape[0] == 40
     assert table.meta[compact.OPTION]["kind"] == option["kind"]
@@ -109,9 +109,8 @@ def test_export_from_samples_and_errors(tmp_path, tiny_model, scale_pm):
         compact.to_qp_ensemble(table, "oh_12")
     with pytest.raises(InputError, match=r"\.hdf5"):
         compact.write_qp(table, "log_mstar", tmp_path / "m.fits")
-    bad = GalflowConfig(options={compact.OPTION: {"kind": "spline"}})
-    with pytest.raises(InputError, match="kind"):
-        compact.galflow_summarize_posterior(parameter=None, samples=np.zeros((1, 2)), config=bad)
+    with pytest.raises(ValueError, match="kind"):
+        GalflowConfig(compact_pdf={"kind": "spline"})
 
 
 @settings(max_examples=5, deadline=None)
@@ -119,6 +118,6 @@ def test_export_from_samples_and_errors(tmp_path, tiny_model, scale_pm):
 def test_missing_histogram_range_is_named(name):
     from astro_galflow.params import get_parameter
 
-    config = GalflowConfig(options={compact.OPTION: {"kind": "histogram", "ranges": {name: [1.0, 1.0]}}})
+    config = GalflowConfig(compact_pdf={"kind": "histogram", "ranges": {name: [1.0, 1.0]}})
     with pytest.raises(InputError, match=name):
         compact.galflow_summarize_posterior(parameter=get_parameter(name), samples=np.zeros((1, 2)), config=config)

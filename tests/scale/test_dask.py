@@ -75,7 +75,7 @@ def test_end_to_end_hats_output(tmp_path, client, hats_catalog, scale_config):
     # A partition's values do not depend on which worker ran it: recompute one here.
     source = lsdb.open_catalog(hats_catalog)
     pixel = source.get_healpix_pixels()[3]
-    local = infer_partition(source.partitions[[pixel]].compute(), pixel, model_ref=config.model, config=config)
+    local = infer_partition(source.partitions[[pixel]].compute(), pixel, config=config)
     remote = result.partitions[[pixel]].compute()
     np.testing.assert_allclose(remote["log_mstar_mean"].to_numpy(), local["log_mstar_mean"].to_numpy(), rtol=1e-6)
 

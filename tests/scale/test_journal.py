@@ -55,10 +55,10 @@ def test_other_run_is_refused_naming_the_difference(tmp_path, change):
 
 
 def test_recorded_command_line_is_not_part_of_the_key(tmp_path):
-    a = _key(tmp_path, options={"command": "galflow infer a b"})
-    b = _key(tmp_path, options={"command": "galflow infer a b --resume"})
+    a = _key(tmp_path, command="galflow infer a b")
+    b = _key(tmp_path, command="galflow infer a b --resume")
     assert a.digest == b.digest
-    assert a.digest != _key(tmp_path, options={"compact_pdf": {"kind": "quantiles"}}).digest
+    assert a.digest != _key(tmp_path, compact_pdf={"kind": "quantiles"}).digest
 
 
 def test_unreadable_journal_is_named(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from astro_galflow.exceptions import GalflowError, InputError
-from astro_galflow.scale import stream as stream_module
+from astro_galflow.run import InferenceRun
 from astro_galflow.scale.stream import stream_infer
 from astro_galflow.scale.writers import parts_dir_for
 from astro_galflow.table import read_posterior_table, validate_posterior_table
@@ -63,16 +63,20 @@ def test_failed_run_resumes_only_unfinished_chunks(
     tmp_path, catalog, reference, scale_config, scale_pm, tiny_model, monkeypatch
 ):
     out = tmp_path / "post.parquet"
-    real = stream_module.infer_rows
+    real = InferenceRun.infer
+    ids = list(catalog[0]["source_id"])
     calls = []
 
-    def failing(table, cutouts, *, start, **kwargs):
-        calls.append(start)
-        if start == 256:
-            raise GalflowError("simulated crash")
-        return real(table, cutouts, start=start, **kwargs)
+    def start_of(table):
+        return ids.index(table["source_id"][0])
 
-    monkeypatch.setattr(stream_module, "infer_rows", failing)
+    def failing(self, table, *args, **kwargs):
+        calls.append(start_of(table))
+        if calls[-1] == 256:
+            raise GalflowError("simulated crash")
+        return real(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(InferenceRun, "infer", failing)
     with pytest.raises(GalflowError, match="simulated crash"):
         stream_infer(
             catalog[1], out, config=scale_config, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model
@@ -95,7 +99,9 @@ def test_failed_run_resumes_only_unfinished_chunks(
         other = type(scale_config)(**{**scale_config.__dict__, "seed": 99})
         stream_infer(catalog[1], out, config=other, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model)
 
-    monkeypatch.setattr(stream_module, "infer_rows", lambda *a, **k: (calls.append(k["start"]), real(*a, **k))[1])
+    monkeypatch.setattr(
+        InferenceRun, "infer", lambda self, t, *a, **k: (calls.append(start_of(t)), real(self, t, *a, **k))[1]
+    )
     calls.clear()
     stream_infer(catalog[1], out, config=scale_config, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model)
     assert calls == [256, 384]

@@ -16,7 +16,7 @@ from astro_galflow.sources.base import BandMismatchError
 
 def test_builtin_plugins_register_the_three_surveys():
     from astro_galflow.plugins import get_plugin_manager
-    from astro_galflow.registries import build_registries
+    from astro_galflow.registry import build_registries
 
     reg = build_registries(get_plugin_manager(load_entrypoints=False))
     names = {e.name for e in reg.as_dict()["sources"].entries()}

@@ -29,7 +29,7 @@ def test_registered_through_entry_point_only(galflow_plugin_manager, galflow_reg
 
 def test_autoload_disabled_hides_it(monkeypatch):
     from astro_galflow.plugins import get_plugin_manager
-    from astro_galflow.registries import build_registries
+    from astro_galflow.registry import build_registries
 
     monkeypatch.setenv("GALFLOW_DISABLE_PLUGIN_AUTOLOAD", "1")
     assert "skyserver-csv" not in build_registries(get_plugin_manager()).sources

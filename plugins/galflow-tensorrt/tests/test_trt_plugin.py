@@ -35,17 +35,32 @@ def test_registers_tensorrt_backend():
     assert "onnxruntime" in registry
 
 
-@pytest.mark.parametrize("backend", ["auto", "eager", "onnxruntime"])
+def _registry():
+    registry = Registry("backend", Backend)
+    _manager().hook.galflow_register_backends(registry=registry)
+    return registry
+
+
+@pytest.mark.parametrize("backend", ["eager", "onnxruntime"])
 def test_answers_only_for_tensorrt(joint_sampler, backend, sampler_inputs):
     config = GalflowConfig(backend=backend)
-    assert trt_plugin.galflow_compile_head(joint_sampler, sampler_inputs(2, 2), "cpu", config) is None
+    cls = _registry().get(backend)
+    answer = trt_plugin.galflow_compile_head(joint_sampler, sampler_inputs(2, 2), "cpu", config, cls, cls, "sampler")
+    assert answer is None
 
 
 def test_falls_back_with_warning_on_cpu(joint_sampler, sampler_inputs):
-    config = GalflowConfig(backend="tensorrt", options={"backends": {"threads": 1}})
+    config = GalflowConfig(backend="tensorrt", backend_settings={"threads": 1})
+    registry = _registry()
     with pytest.warns(TensorRTFallbackWarning, match="falling back to backend 'onnxruntime'"):
         compiled = _manager().hook.galflow_compile_head(
-            head=joint_sampler, example_inputs=sampler_inputs(2, 3), device="cpu", config=config
+            head=joint_sampler,
+            example_inputs=sampler_inputs(2, 3),
+            device="cpu",
+            config=config,
+            backend=registry.get("tensorrt"),
+            fallback=registry.get("onnxruntime"),
+            role="sampler",
         )
     assert compiled.backend_info["name"] == "onnxruntime"
     assert compiled.backend_info["requested"] == "tensorrt"

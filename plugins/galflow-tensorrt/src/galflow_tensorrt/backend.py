@@ -25,7 +25,7 @@ def unavailable_reason(device: str) -> str | None:
 class TensorRTBackend(Backend):
     """TensorRT engines built from the exported sampler (NVIDIA GPUs).
 
-    Options (``config.options["tensorrt"]``): ``precision`` (``fp32`` | ``tf32`` |
+    Options (``config.plugin_options["tensorrt"]``): ``precision`` (``fp32`` | ``tf32`` |
     ``fp16`` | ``bf16``), ``cache_dir``, ``workspace_bytes`` and any
     :class:`~galflow_tensorrt.profiles.ShapeProfile` field (``max_batch``, ...).
     """

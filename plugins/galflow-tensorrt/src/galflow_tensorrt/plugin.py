@@ -26,34 +26,37 @@ def galflow_register_backends(registry):
 
 
 @hookimpl
-def galflow_compile_head(head, example_inputs, device, config):
-    """Compile ``head`` into a TensorRT engine when ``config.backend == "tensorrt"``.
+def galflow_compile_head(head, example_inputs, device, config, backend, fallback, role):
+    """Compile a sampler into a TensorRT engine when the run resolved ``--backend`` to ``tensorrt``.
 
     Any other backend: return None (the built-in default answers). Without TensorRT or
-    CUDA: warn with :class:`TensorRTFallbackWarning` and return the best built-in backend
-    for ``device`` (what ``--backend auto`` would pick), its ``backend_info`` recording
-    both the request and the backend that runs.
+    CUDA: warn with :class:`TensorRTFallbackWarning` and compile with ``fallback``, the
+    backend ``--backend auto`` picks on ``device``; its ``backend_info`` records both the
+    request and the backend that runs. Image encoders run on the default path of the
+    TensorRT backend (eager torch on the GPU).
     """
-    if config.backend != "tensorrt":
+    if backend.name != "tensorrt":
         return None
-    from astro_galflow.backends.selection import compile_head
+    from astro_galflow.backends.selection import compile_with
     from galflow_tensorrt.backend import TensorRTBackend, unavailable_reason
 
     reason = unavailable_reason(device)
     if reason is None:
-        backend = TensorRTBackend(
-            (config.options or {}).get("tensorrt", {}), batch_size=config.batch_size, n_samples=config.n_samples
+        if role != "sampler":
+            return None
+        trt = TensorRTBackend(
+            config.plugin_options.get("tensorrt", {}), batch_size=config.batch_size, n_samples=config.n_samples
         )
-        compiled = backend.compile(head, example_inputs, device)
+        compiled = trt.compile(head, example_inputs, device)
         compiled.backend_info = {
             "name": "tensorrt",
             "requested": config.backend,
             "device": device,
             "versions": TensorRTBackend.versions(),
-            "precision": backend.options.get("precision", "fp32"),
+            "precision": trt.options.get("precision", "fp32"),
         }
         return compiled
-    compiled = compile_head(head, example_inputs, device, config, backend="auto")
+    compiled = compile_with(fallback, head, example_inputs, device, config, role=role)
     warnings.warn(
         f"--backend tensorrt cannot run: {reason}; falling back to backend "
         f"{compiled.backend_info['name']!r} on device {device!r}",

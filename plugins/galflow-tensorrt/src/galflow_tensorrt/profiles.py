@@ -58,7 +58,7 @@ class ShapeProfile:
 def default_profile(batch_size: int, n_samples: int, options: dict | None = None) -> ShapeProfile:
     """The profile for a run: batches of 1..``batch_size`` galaxies, 1..``n_samples`` samples.
 
-    ``options`` (``config.options["tensorrt"]``) may override any field, e.g.
+    ``options`` (``config.plugin_options["tensorrt"]``) may override any field, e.g.
     ``{"max_batch": 4096}``.
     """
     fields = {

@@ -1,0 +1,109 @@
+"""From model-space samples to physical posterior draws: calibration, support, units, uncertainty split.
+
+The samplers return draws in model space (standardisation undone; ``log1p`` for line
+fluxes). :func:`postprocess` applies, in this order, the card's post-hoc calibration of
+the marginals (:mod:`astro_galflow.calibration`), a clip of the far tails to the training
+labels' range widened by :data:`TAIL_CLIP_SIGMA` standard deviations, the conversion to
+physical units (:meth:`astro_galflow.params.ParameterSpec.from_model_space`) and, for
+ensembles, the split of each spread into its aleatoric and epistemic parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from astro_galflow.heads.ensemble import uncertainty_decomposition
+from astro_galflow.params import get_parameter
+
+__all__ = ["TAIL_CLIP_SIGMA", "PosteriorSamples", "postprocess", "extra_column_names"]
+
+#: Model-space samples are clipped to the training labels' range widened by this many
+#: standard deviations of the labels.
+TAIL_CLIP_SIGMA = 5.0
+
+
+@dataclass
+class PosteriorSamples:
+    """Joint posterior draws of a batch of galaxies.
+
+    Attributes
+    ----------
+    samples : dict of str to numpy.ndarray
+        Parameter -> ``(n, n_samples)`` float32 in physical units; sample ``j`` of every
+        parameter is the same joint draw.
+    columns : dict of str to numpy.ndarray
+        Extra per-row columns (``oh_12_detectable_probability``, ``<p>_std_aleatoric``,
+        ``<p>_std_epistemic``).
+    flags : numpy.ndarray
+        int64 bits of :class:`~astro_galflow.flags.PosteriorFlag` to OR into each row.
+    """
+
+    samples: dict[str, np.ndarray]
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    flags: np.ndarray | None = None
+
+
+def extra_column_names(parameters, *, n_members: int, has_detectability: bool) -> list[str]:
+    """The per-row columns :func:`postprocess` adds for a model, known before any row is seen.
+
+    Every engine writes them even for a batch without a usable row, so that a table's
+    schema depends on the model only (an empty Dask partition has the columns of a full one).
+    """
+    names = ["oh_12_detectable_probability"] if has_detectability else []
+    if n_members > 1:
+        for p in parameters:
+            names += [f"{p}_std_aleatoric", f"{p}_std_epistemic"]
+    return names
+
+
+def postprocess(
+    model_space: np.ndarray,
+    *,
+    parameters,
+    targets: dict,
+    calibration=None,
+    n_members: int = 1,
+    detectable=None,
+    flags=None,
+) -> PosteriorSamples:
+    """Physical posterior draws of model-space samples.
+
+    Parameters
+    ----------
+    model_space : numpy.ndarray, shape (n, S, D)
+        float32 samples in model space, ``D = len(parameters)`` (modified in place).
+    parameters : sequence of str
+        The model's parameters, in sample order.
+    targets : dict
+        The card's ``targets`` entry (``min``, ``max``, ``std`` of the training labels).
+    calibration : astro_galflow.calibration.QuantileRecalibration, optional
+        Applied to the marginals when given.
+    n_members : int
+        Ensemble members laid out along the sample axis (:func:`~astro_galflow.heads.ensemble.member_blocks`).
+    detectable : numpy.ndarray, optional
+        P(measurable metallicity) per row.
+    flags : numpy.ndarray, optional
+        Flags to return with the samples.
+    """
+    out = model_space
+    if calibration is not None:
+        out = calibration.apply(out, parameters)
+    # Far tails of an imperfect flow can leave the physical range (a log1p flux of
+    # 800 overflows); clip to the training labels' range widened by 5 sigma.
+    lo = np.asarray(targets["min"]) - TAIL_CLIP_SIGMA * np.asarray(targets["std"])
+    hi = np.asarray(targets["max"]) + TAIL_CLIP_SIGMA * np.asarray(targets["std"])
+    np.clip(out, lo.astype(np.float32), hi.astype(np.float32), out=out)
+    samples = {p: get_parameter(p).from_model_space(out[:, :, k]).astype(np.float32) for k, p in enumerate(parameters)}
+    columns = {}
+    if detectable is not None:
+        columns["oh_12_detectable_probability"] = np.asarray(detectable, dtype=np.float32)
+    if n_members > 1:
+        for p, s in samples.items():
+            aleatoric, epistemic = uncertainty_decomposition(s.astype(np.float64), n_members)
+            columns[f"{p}_std_aleatoric"] = aleatoric.astype(np.float32)
+            columns[f"{p}_std_epistemic"] = epistemic.astype(np.float32)
+    if flags is None:
+        flags = np.zeros(len(out), dtype=np.int64)
+    return PosteriorSamples(samples=samples, columns=columns, flags=flags)

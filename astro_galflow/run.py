@@ -1,0 +1,438 @@
+"""One inference run: source -> inputs -> encoder -> heads -> samples -> table.
+
+:class:`InferenceRun` owns a run's life and is the only caller of ``pm.hook.*`` on the
+data path. Entering it resolves the plugin manager, the registries and the model (built
+from the names its card gives), looks up and checks the data source, calls
+``galflow_configure``, and compiles every sampler *and* the image encoder through
+``galflow_compile_head``; :meth:`InferenceRun.infer` turns any number of input rows into
+their posterior table; leaving it calls ``galflow_unconfigure``.
+
+The engines -- in memory (:func:`astro_galflow.pipeline.infer_table`), streaming
+(:func:`astro_galflow.scale.stream.stream_infer`) and Dask
+(:func:`astro_galflow.scale.dask_engine.dask_infer`) -- only decide how rows are read in
+and written out. A row's noise depends only on the run seed and its ``source_id``
+(:mod:`astro_galflow.noise`), so every engine writes the same posterior for the same row,
+whatever its chunking, batching or partitioning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable, vstack
+
+from astro_galflow.backends.base import BackendUnavailable
+from astro_galflow.backends.selection import auto_backend, describe_backend, resolve_backend
+from astro_galflow.catalogs import read_catalog, resolve_cutouts
+from astro_galflow.config import GalflowConfig
+from astro_galflow.cutouts import bad_cutout_mask
+from astro_galflow.exceptions import GalflowError, InputError
+from astro_galflow.flags import PosteriorFlag
+from astro_galflow.healpix import SPATIAL_INDEX_COLUMN
+from astro_galflow.inputs import as_qtable, check_columns, column_values, flag_column, mag_column
+from astro_galflow.params import get_parameter
+from astro_galflow.sources.base import BandMismatchError
+from astro_galflow.table import add_parameter_columns, new_posterior_table, validate_posterior_table
+
+__all__ = ["InferenceRun", "CatalogInput", "BLOCKING_FLAGS", "read_input_table"]
+
+#: Flags that make a row impossible to infer (its posterior columns stay NaN).
+BLOCKING_FLAGS = PosteriorFlag.BAD_PHOTOMETRY | PosteriorFlag.BAD_CUTOUT
+
+
+def read_input_table(path, config: GalflowConfig, pm=None) -> QTable:
+    """A whole catalog file as an input table: read by the source ``config.source`` names, if any.
+
+    Raises
+    ------
+    InputError
+        Naming the file, when it cannot be read.
+    """
+    if not config.source:
+        return read_catalog(path)
+    from astro_galflow.registry import build_registries
+
+    if pm is None:
+        from astro_galflow.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    source = build_registries(pm).sources.get(config.source)()
+    try:
+        return as_qtable(source.read_catalog(Path(path)))
+    except GalflowError:
+        raise
+    except Exception as exc:  # a source plugin's parser raises what it raises
+        raise InputError(f"source {source.name!r} cannot read {os.fspath(path)!r}: {exc}") from exc
+
+
+class CatalogInput:
+    """A catalog opened for a run: a chunked reader, its cutouts and the survey it names.
+
+    Attributes
+    ----------
+    reader : astro_galflow.scale.readers.ChunkedReader
+        Chunks of the catalog (read whole first when its format or source cannot be read
+        in pieces).
+    cutouts : numpy.ndarray or None
+        The cutouts (memory-mapped) the catalog's ``cutout_index`` points into, or that
+        are aligned with its rows.
+    aligned : bool
+        The cutouts are aligned with the catalog's rows (it has no ``cutout_index``).
+    """
+
+    def __init__(self, reader, cutouts, aligned: bool):
+        self.reader, self.cutouts, self.aligned = reader, cutouts, aligned
+
+    def chunk_cutout_index(self, chunk) -> QTable:
+        """``chunk.table`` with an explicit ``cutout_index`` when the cutouts are aligned with the rows."""
+        if not self.aligned:
+            return chunk.table
+        table = chunk.table.copy(copy_data=False)
+        table["cutout_index"] = np.arange(chunk.start, chunk.stop, dtype=np.int64)
+        return table
+
+    def close(self) -> None:
+        """Release the reader's file."""
+        self.reader.close()
+
+
+class InferenceRun:
+    """The one run every engine drives; a context manager.
+
+    Parameters
+    ----------
+    config : GalflowConfig, optional
+        Run options (default ``GalflowConfig()``).
+    pm : pluggy.PluginManager, optional
+        Built with :func:`~astro_galflow.plugins.get_plugin_manager` if omitted.
+    model : astro_galflow.models.GalflowModel, optional
+        Loaded from ``config.model`` through the run's registries if omitted.
+    source : astro_galflow.sources.base.DataSource, optional
+        A source instance; default the source registered as ``config.source`` (if any).
+    engine : str
+        The driver's name, written to the table meta (``memory``, ``local``, ``dask``).
+
+    Examples
+    --------
+    >>> from astro_galflow.run import InferenceRun
+    >>> with InferenceRun(GalflowConfig(model="sim-photometry")) as run:  # doctest: +SKIP
+    ...     posteriors = run.infer(table)
+    """
+
+    def __init__(self, config: GalflowConfig | None = None, *, pm=None, model=None, source=None, engine="memory"):
+        self.config = config or GalflowConfig()
+        self.engine = engine
+        self._pm, self._model, self._source = pm, model, source
+        self.compiled: dict = {}
+        self.survey_hint = None
+        self._started = False
+
+    # -- life --------------------------------------------------------------------------
+
+    def __enter__(self) -> InferenceRun:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> InferenceRun:
+        """Resolve plugins, registries, model and source; configure plugins; compile."""
+        from astro_galflow.registry import build_registries
+
+        if self._pm is None:
+            from astro_galflow.plugins import get_plugin_manager
+
+            self._pm = get_plugin_manager()
+        self.pm = self._pm
+        self.registries = build_registries(self.pm)
+        self.model = self._model if self._model is not None else self._load_model()
+        self.source = self._source
+        if self.source is None and self.config.source:
+            self.source = self.registries.sources.get(self.config.source)()
+        self.check_source()
+        self.pm.hook.galflow_configure.call_historic(kwargs={"config": self.config})
+        self._started = True
+        try:
+            self.compiled = self._compile()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """``galflow_unconfigure`` (once)."""
+        if self._started:
+            self._started = False
+            self.pm.hook.galflow_unconfigure(config=self.config)
+
+    def _load_model(self):
+        from astro_galflow.models import load_model
+
+        return load_model(self.config.model, registries=self.registries)
+
+    def check_source(self) -> None:
+        """Refuse a source whose bands or pixel scale differ from the model's.
+
+        Raises
+        ------
+        astro_galflow.sources.base.BandMismatchError
+        """
+        if self.source is None:
+            return
+        model = self.model
+        bands = tuple(self.source.photometry_bands)
+        missing = [b for b in model.photometry_bands if bands and b not in bands]
+        if missing:
+            raise BandMismatchError(
+                f"source {self.source.name!r} provides photometry in bands {''.join(bands)} but model "
+                f"{model.name!r} needs {''.join(model.photometry_bands)} (missing: {', '.join(missing)})"
+            )
+        if model.requires_cutouts:
+            self.source.check_compatible(bands=model.image_bands, pixel_scale=model.pixel_scale)
+
+    def _compile(self) -> dict:
+        config, model = self.config, self.model
+        preferred = model.preferred_backends or None
+        kwargs = {} if preferred is None else {"preferred": preferred}
+        backend = resolve_backend(config.backend, config.device, self.registries.backends, **kwargs)
+        try:
+            fallback = auto_backend(self.registries.backends, config.device, **kwargs)
+        except BackendUnavailable:
+            fallback = backend
+        compiled = {}
+        for name, module in model.samplers().items():
+            example = module.example_inputs(batch_size=min(config.batch_size, 64), n_samples=config.n_samples)
+            compiled[name] = self._compile_one(module, example, backend, fallback, "sampler")
+        encoder = model.image_encoder()
+        if encoder is not None:
+            compiled["image"] = self._compile_one(
+                encoder, encoder.example_inputs(batch_size=4), backend, fallback, "encoder"
+            )
+        return {name: value for name, value in compiled.items() if value is not None}
+
+    def _compile_one(self, module, example, backend, fallback, role):
+        return self.pm.hook.galflow_compile_head(
+            head=module,
+            example_inputs=example,
+            device=self.config.device,
+            config=self.config,
+            backend=backend,
+            fallback=fallback,
+            role=role,
+        )
+
+    # -- reading -----------------------------------------------------------------------
+
+    def open_catalog(self, path, cutouts=None) -> CatalogInput:
+        """Open a catalog file the way every engine reads it.
+
+        A source (``--source``) reads the file in its survey's layout (whole, then served
+        in chunks); otherwise formats that can be read in pieces are, and others are read
+        whole. Cutouts: ``cutouts`` if given (a path or an array), else the file the
+        catalog's meta names, inside the catalog's folder.
+
+        Raises
+        ------
+        InputError
+            Naming the file: unreadable, empty, or an image model without cutouts.
+        """
+        from astro_galflow.scale.readers import InMemoryChunks, open_chunked
+
+        path = Path(path)
+        if self.source is not None:
+            if not path.is_file():
+                raise InputError(f"catalog file {os.fspath(path)!r} does not exist")
+            try:
+                table = self.source.read_catalog(path)
+            except GalflowError:
+                raise
+            except Exception as exc:  # a source plugin's parser raises what it raises
+                raise InputError(f"source {self.source.name!r} cannot read {os.fspath(path)!r}: {exc}") from exc
+            reader = InMemoryChunks(table, path)
+        else:
+            reader = open_chunked(path)
+        try:
+            if reader.n_rows == 0:
+                raise InputError(f"catalog file {os.fspath(path)!r} has no rows")
+            meta = reader.meta()
+            self.survey_hint = meta.get("survey")
+            array = None
+            aligned = False
+            if self.model.requires_cutouts:
+                array = cutouts if isinstance(cutouts, np.ndarray) else resolve_cutouts(meta, path, cutouts)
+                self.require_cutouts(array)
+                aligned = "cutout_index" not in reader.column_names()
+                if aligned and len(array) != reader.n_rows:
+                    raise InputError(
+                        f"catalog {os.fspath(path)!r} has {reader.n_rows} rows and no cutout_index column, "
+                        f"but there are {len(array)} cutouts"
+                    )
+        except BaseException:
+            reader.close()
+            raise
+        return CatalogInput(reader, array, aligned)
+
+    def require_cutouts(self, cutouts) -> None:
+        """Raise a clear :class:`InputError` when an image model gets no cutouts."""
+        if self.model.requires_cutouts and cutouts is None:
+            raise InputError(
+                f"model {self.model.name!r} needs gri cutouts; pass --cutouts (or a catalog whose meta names its "
+                "cutouts file), or use a photometry-only model such as 'sim-photometry'"
+            )
+
+    # -- inference ---------------------------------------------------------------------
+
+    def infer(self, table, cutouts=None, *, on_rows=None) -> QTable:
+        """Posterior table for exactly the rows of ``table`` (same order, same count).
+
+        Parameters
+        ----------
+        table : astropy.table.Table
+            Input rows in the host's convention (:mod:`astro_galflow.inputs`).
+        cutouts : numpy.ndarray, optional
+            ``(n_cutouts, bands, 160, 160)`` array (may be memory-mapped) that
+            ``table["cutout_index"]`` points into.
+        on_rows : callable, optional
+            Called with the number of rows after each batch (progress bars).
+
+        Returns
+        -------
+        astropy.table.QTable
+            A posterior table that passes :func:`~astro_galflow.table.validate_posterior_table`.
+        """
+        if not self._started:
+            raise GalflowError("InferenceRun.infer called outside its `with` block")
+        batch = self.config.batch_size
+        parts = []
+        for start in range(0, max(len(table), 1), batch):
+            parts.append(self._posterior_table(table[start : start + batch], cutouts))
+            if on_rows is not None:
+                on_rows(len(parts[-1]))
+        out = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
+        out.meta = dict(parts[0].meta)
+        if len(out) != len(table):
+            raise GalflowError(f"the run returned {len(out)} rows for {len(table)} input rows")
+        if not out.indices:
+            out.add_index(SPATIAL_INDEX_COLUMN)
+        return out
+
+    def _usable(self, table: QTable, cutouts) -> tuple[np.ndarray, np.ndarray | None]:
+        """Flag rows the model cannot use; return ``(usable, cutout_rows)``."""
+        model = self.model
+        flags = flag_column(table)
+        cutout_rows = None
+        if model.requires_cutouts:
+            self.require_cutouts(cutouts)
+            if cutouts.ndim != 4 or cutouts.shape[1] != len(model.image_bands):
+                raise InputError(
+                    f"cutouts have shape {cutouts.shape}; model {model.name!r} needs (n, {len(model.image_bands)}, 160, 160)"
+                )
+            if "cutout_index" not in table.colnames:
+                raise InputError("the rows have no cutout_index column to find their cutouts with")
+            index = column_values(table, "cutout_index")
+            with np.errstate(invalid="ignore"):
+                valid = np.isfinite(index) & (index >= 0) & (index < len(cutouts)) & (index == np.round(index))
+            cutout_rows = np.where(valid, index, 0).astype(np.int64)
+            bad = ~valid
+            check = np.flatnonzero(valid)
+            if check.size:
+                bad[check] |= bad_cutout_mask(np.asarray(cutouts[cutout_rows[check]]))
+            flags[bad] |= int(PosteriorFlag.BAD_CUTOUT)
+        usable = (np.asarray(flags) & int(BLOCKING_FLAGS)) == 0
+        return usable, cutout_rows
+
+    def _posterior_table(self, table, cutouts) -> QTable:
+        config, model, pm = self.config, self.model, self.pm
+        table = as_qtable(table)
+        check_columns(table, ["source_id", "ra", "dec", *(mag_column(b) for b in model.photometry_bands)])
+        # The built-in input checks flag the bands this model uses, whatever else the table holds.
+        table.meta["bands"] = tuple(model.photometry_bands)
+        table["posterior_flags"] = np.zeros(len(table), dtype=np.int64)
+        pm.hook.galflow_prepare_inputs(table=table, source=self.source, config=config)
+        usable, cutout_rows = self._usable(table, cutouts)
+        flags = np.asarray(table["posterior_flags"], dtype=np.int64).copy()
+        flags[~usable] |= int(PosteriorFlag.NO_POSTERIOR)
+
+        n, s = len(table), config.n_samples
+        samples = {name: np.full((n, s), np.nan, dtype=np.float32) for name in model.parameters}
+        extra = {name: np.full(n, np.nan, dtype=np.float32) for name in getattr(model, "extra_columns", ())}
+        rows = np.flatnonzero(usable)
+        if rows.size:
+            sub_cutouts = None if cutout_rows is None else np.asarray(cutouts[cutout_rows[rows]], dtype=np.float32)
+            posterior = model.posterior_samples(
+                table[rows],
+                sub_cutouts,
+                n_samples=s,
+                seed=config.seed,
+                compiled=self.compiled,
+                calibrate=config.calibrate,
+            )
+            for name, values in posterior.samples.items():
+                samples[name][rows] = values
+            for name, values in posterior.columns.items():
+                values = np.asarray(values)
+                if name not in extra:
+                    extra[name] = np.full(n, np.nan, dtype=values.dtype if values.dtype.kind == "f" else np.float64)
+                extra[name][rows] = values
+            flags[rows] |= np.asarray(posterior.flags, dtype=np.int64)
+
+        out = new_posterior_table(
+            source_id=table["source_id"],
+            survey=self._survey(table),
+            ra_deg=column_values(table, "ra", u.deg),
+            dec_deg=column_values(table, "dec", u.deg),
+            flags=flags,
+        )
+        for name in model.parameters:
+            spec = get_parameter(name)
+            add_parameter_columns(
+                out, spec, samples[name], quantiles=config.quantiles, store_samples=config.store_samples
+            )
+            for result in pm.hook.galflow_summarize_posterior(parameter=spec, samples=samples[name], config=config):
+                for suffix, (values, unit, description) in (result or {}).items():
+                    column = f"{name}_{suffix}"
+                    out[column] = values if unit is None else np.asarray(values) * unit
+                    out[column].info.description = description
+        for name, values in extra.items():
+            out[name] = values
+        self._add_meta(out)
+        pm.hook.galflow_modify_table(table=out, config=config)
+        out.add_index(SPATIAL_INDEX_COLUMN)
+        validate_posterior_table(out, check_healpix=False)
+        return out
+
+    def _survey(self, table) -> str:
+        if self.source is not None:
+            return self.source.survey
+        return table.meta.get("survey") or self.survey_hint or "unknown"
+
+    def _add_meta(self, out: QTable) -> None:
+        from astro_galflow.plugins import list_plugins
+
+        config, model = self.config, self.model
+        provenance = {}
+        for result in self.pm.hook.galflow_provenance(config=config):
+            provenance.update(result or {})
+        provenance["plugins"] = {
+            info.name: f"{info.distribution} {info.version}".strip() for info in list_plugins(self.pm)
+        }
+        out.meta["model"] = model.name
+        out.meta["model_sha256"] = dict(model.card.get("sha256", {}))
+        # Version objects (e.g. torch's TorchVersion) are str subclasses that YAML-based
+        # writers refuse; the meta holds plain JSON types only.
+        out.meta["backend"] = json.loads(json.dumps(describe_backend(config, self.compiled.get("joint")), default=str))
+        out.meta["calibration"] = (
+            {"applied": True, **model.calibration.to_card()}
+            if config.calibrate and model.calibration is not None
+            else {"applied": False}
+        )
+        out.meta["n_samples"] = config.n_samples
+        out.meta["seed"] = config.seed
+        out.meta["engine"] = self.engine
+        out.meta["config"] = json.loads(json.dumps(config.to_meta(), default=str))
+        out.meta["provenance"] = provenance
