@@ -6,7 +6,8 @@ aleatoric/epistemic split). On a GPU the copy, not the flow, is the cost: 1,000 
 float32 samples are 36 kB per galaxy against a few dozen bytes of summaries. This module
 keeps the samples on the device:
 
-* :func:`draw_noise` draws the flow's standard-normal noise on the device;
+* :func:`device_row_noise` draws the flow's standard-normal noise on the device, from
+  the same per-row seeds as the host path (:mod:`astro_galflow.noise`);
 * :func:`posterior_columns` recalibrates, clips and transforms model-space samples and
   reduces them to the summary columns, with torch operations on whatever device the
   samples are on (CPU tensors in the tests);
@@ -18,11 +19,14 @@ keeps the samples on the device:
 its device twin; the tests check that they agree to float rounding and that the device
 path gives the host path's posteriors.
 
-Seed rule: the noise of a chunk of rows comes from a generator on the chunk's device
-seeded with :func:`astro_galflow.pipeline.chunk_seed` of the run seed and the chunk key
-(its first row, or its HEALPix pixel on Dask), one ``(rows, S, D)`` draw per chunk, so
-samples do not depend on how many workers ran. CPU and CUDA generators are different
-streams: the same seed gives statistically equal, not bit-equal, posteriors on the two.
+Seed rule on the device: row ``i``'s noise is a function of its
+:func:`~astro_galflow.noise.row_seeds` seed alone, as on the host, so it does not depend
+on batch, chunk or worker count. It is not torch's CPU generator (one generator per row
+would be a Python loop over the rows): sample ``j`` of row ``i`` hashes ``(seed_i, j)``
+with the SplitMix64 finaliser (Steele, Lea & Flood 2014) and turns the two 24-bit halves
+of the hash into two normals by the Box--Muller transform, with integer operations that
+give the same bits on every device. Host and device noise are therefore different draws:
+CPU and GPU posteriors are statistically equal, not bit-equal.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ __all__ = [
     "summarize",
     "summarize_torch",
     "calibration_positions",
-    "draw_noise",
+    "device_row_noise",
     "posterior_columns",
     "columns_to_host",
 ]
@@ -135,12 +139,58 @@ def calibration_positions(levels, model_levels, n_samples: int):
     return lo, hi, (position - lo).astype(np.float32)
 
 
-def draw_noise(n: int, n_samples: int, dim: int, *, seed: int, device="cpu"):
-    """Standard-normal noise ``(n, n_samples, dim)`` float32 drawn on ``device`` (module seed rule)."""
+_GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as int64
+_MIX1 = -4658895280553007687  # 0xBF58476D1CE4E5B9
+_MIX2 = -7723592293110705685  # 0x94D049BB133111EB
+
+
+def _shift(x, bits: int):
+    # logical right shift of int64 (torch's >> is arithmetic on negative values)
+    return (x >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _splitmix64(x):
+    # int64 arithmetic wraps modulo 2**64 in torch, as the C original's uint64 does
+    x = x + _GOLDEN
+    x = (x ^ _shift(x, 30)) * _MIX1
+    x = (x ^ _shift(x, 27)) * _MIX2
+    return x ^ _shift(x, 31)
+
+
+def device_row_noise(seeds, n_samples: int, dim: int, *, device="cpu"):
+    """Standard-normal noise ``(n, n_samples, dim)`` float32 drawn on ``device``, one stream per row.
+
+    Parameters
+    ----------
+    seeds : numpy.ndarray or torch.Tensor
+        int64 row seeds (:func:`astro_galflow.noise.row_seeds`).
+    n_samples, dim : int
+        Samples per row and parameters per sample.
+    device : str or torch.device
+
+    Notes
+    -----
+    The module docstring states the rule. Each hash gives two normals, so a row uses
+    ``ceil(n_samples * dim / 2)`` hashes; the 24-bit uniforms bound ``|eps|`` by 5.9,
+    beyond which a normal falls with probability 4e-9.
+    """
+    import math
+
     import torch
 
-    generator = torch.Generator(device=device).manual_seed(int(seed))
-    return torch.randn((n, n_samples, dim), generator=generator, device=device, dtype=torch.float32)
+    seeds = torch.as_tensor(np.asarray(seeds, dtype=np.int64), device=device)
+    per_row = n_samples * dim
+    pairs = (per_row + 1) // 2
+    counter = torch.arange(pairs, dtype=torch.int64, device=device)
+    # the row's seed is hashed first so that neighbouring seeds give unrelated streams
+    bits = _splitmix64(_splitmix64(seeds)[:, None] + counter[None, :])
+    scale = 1.0 / (1 << 24)
+    u1 = (_shift(bits, 40).to(torch.float32) + 0.5) * scale
+    u2 = ((_shift(bits, 16) & 0xFFFFFF).to(torch.float32) + 0.5) * scale
+    radius = torch.sqrt(-2.0 * torch.log(u1))
+    angle = (2.0 * math.pi) * u2
+    normals = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=-1).reshape(len(seeds), -1)
+    return normals[:, :per_row].reshape(len(seeds), n_samples, dim).contiguous()
 
 
 def posterior_columns(model, samples, *, quantiles, calibrate: bool = True) -> dict:
@@ -173,8 +223,8 @@ def posterior_columns(model, samples, *, quantiles, calibrate: bool = True) -> d
     import torch
 
     from astro_galflow.heads.ensemble import member_blocks
-    from astro_galflow.models import TAIL_CLIP_SIGMA
     from astro_galflow.params import get_parameter
+    from astro_galflow.posterior import TAIL_CLIP_SIGMA
     from astro_galflow.table import quantile_suffix
 
     n, s, _ = samples.shape

@@ -6,10 +6,11 @@ import torch
 
 from astro_galflow.heads.ensemble import uncertainty_decomposition
 from astro_galflow.models import load_model
+from astro_galflow.noise import row_seeds
 from astro_galflow.sources.simulated import SimulatedSource
 from astro_galflow.summaries import (
     columns_to_host,
-    draw_noise,
+    device_row_noise,
     posterior_columns,
     summarize,
     summarize_torch,
@@ -52,13 +53,40 @@ def test_torch_summaries_equal_numpy(samples):
         np.testing.assert_allclose(device[key], host[key], rtol=1e-12, equal_nan=True)
 
 
-def test_noise_is_seeded_per_chunk():
-    a = draw_noise(4, 10, 3, seed=7)
-    assert a.shape == (4, 10, 3) and a.dtype == torch.float32
-    assert torch.equal(a, draw_noise(4, 10, 3, seed=7))
-    assert not torch.equal(a, draw_noise(4, 10, 3, seed=8))
-    # the host path's draw for a chunk that fits in one batch
-    assert torch.equal(a, torch.randn((4, 10, 3), generator=torch.Generator().manual_seed(7)))
+def test_device_noise_depends_on_the_row_seed_only():
+    seeds = row_seeds(np.arange(6), seed=7)
+    noise = device_row_noise(seeds, 10, 3)
+    assert noise.shape == (6, 10, 3) and noise.dtype == torch.float32
+    # the same rows in another batch, alone or in another order: the same noise
+    assert torch.equal(device_row_noise(seeds[2:4], 10, 3), noise[2:4])
+    assert torch.equal(device_row_noise(seeds[::-1].copy(), 10, 3), noise.flip(0))
+    assert not torch.equal(noise[0], noise[1])
+
+
+def test_device_noise_is_standard_normal():
+    from scipy import stats
+
+    noise = device_row_noise(row_seeds(np.arange(200), seed=1), 500, 9).numpy()
+    assert stats.kstest(noise.ravel(), "norm").pvalue > 1e-3
+    # neighbouring rows and neighbouring samples are uncorrelated
+    assert abs(np.corrcoef(noise[0].ravel(), noise[1].ravel())[0, 1]) < 0.1
+    assert abs(np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1]) < 0.01
+
+
+def test_device_noise_hash_is_splitmix64():
+    # the integer hash, checked against the published algorithm in Python integers
+    from astro_galflow.summaries import _splitmix64
+
+    def reference(x):
+        mask = (1 << 64) - 1
+        z = (x + 0x9E3779B97F4A7C15) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    values = [0, 1, 12345, 2**62 + 7, 2**63 - 1]
+    got = _splitmix64(torch.tensor(values, dtype=torch.int64)).tolist()
+    assert [g % (1 << 64) for g in got] == [reference(v) for v in values]
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +116,10 @@ def _host_columns(model, posterior):
 
 
 def test_device_columns_equal_host_columns_on_the_same_samples(photometry_model, host_run):
-    # same noise (one draw for the chunk, as the host path makes for a batch of 24):
-    # calibration, clipping, transform and reductions must agree to float rounding
-    _, features, posterior = host_run
-    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seed=11, batch_size=24)
+    # the same noise: calibration, clipping, transform and reductions agree to float rounding
+    table, features, posterior = host_run
+    seeds = row_seeds(table["source_id"], 11)
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seeds=seeds, batch_size=24)
     device = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=QUANTILES))
     host = _host_columns(photometry_model, posterior)
     expected = {k for k in host if k != "oh_12_detectable_probability"}
@@ -103,12 +131,13 @@ def test_device_columns_equal_host_columns_on_the_same_samples(photometry_model,
 
 
 def test_device_noise_gives_the_host_posteriors(photometry_model, host_run):
-    # a different noise stream (as on a GPU): statistically equal, not bit-equal
-    _, features, posterior = host_run
+    # the device's noise from the same row seeds: statistically equal, not bit-equal
+    table, features, posterior = host_run
     n, d, s = len(features), len(photometry_model.parameters), 600
     sampler = photometry_model.samplers()["joint"]
     with torch.inference_mode():
-        model_space = sampler(torch.from_numpy(features), draw_noise(n, s, d, seed=12345))
+        noise = device_row_noise(row_seeds(table["source_id"], 11), s, d)
+        model_space = sampler(torch.from_numpy(features), noise)
     device = columns_to_host(posterior_columns(photometry_model, model_space, quantiles=QUANTILES))
     host = _host_columns(photometry_model, posterior)
     for name in photometry_model.parameters:
@@ -131,8 +160,9 @@ def test_device_noise_gives_the_host_posteriors(photometry_model, host_run):
 
 
 def test_ensemble_split_equals_host(photometry_model, host_run):
-    _, features, posterior = host_run
-    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seed=11, batch_size=24)
+    table, features, posterior = host_run
+    seeds = row_seeds(table["source_id"], 11)
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seeds=seeds, batch_size=24)
     device = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=(0.5,)))
     for name in photometry_model.parameters:
         ale, epi = uncertainty_decomposition(posterior.samples[name].astype(np.float64), photometry_model.n_members)
@@ -143,7 +173,8 @@ def test_ensemble_split_equals_host(photometry_model, host_run):
 def test_uncalibrated_path(photometry_model, host_run):
     table, features, _ = host_run
     raw = photometry_model.posterior_samples(table, n_samples=200, seed=4, batch_size=24, calibrate=False)
-    model_space, _ = photometry_model.model_space_samples(features, n_samples=200, seed=4, batch_size=24)
+    seeds = row_seeds(table["source_id"], 4)
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=200, seeds=seeds, batch_size=24)
     device = columns_to_host(
         posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=(0.5,), calibrate=False)
     )
@@ -154,11 +185,23 @@ def test_uncalibrated_path(photometry_model, host_run):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_columns_equal_cpu_columns(photometry_model, host_run):
-    _, features, _ = host_run
-    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seed=11, batch_size=24)
+    table, features, _ = host_run
+    seeds = row_seeds(table["source_id"], 11)
+    model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seeds=seeds, batch_size=24)
     cpu = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=QUANTILES))
     gpu_columns = posterior_columns(photometry_model, torch.from_numpy(model_space).cuda(), quantiles=QUANTILES)
     assert all(v.device.type == "cuda" for v in gpu_columns.values())
     gpu = columns_to_host(gpu_columns)
     for name in cpu:
         np.testing.assert_allclose(gpu[name], cpu[name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_noise_equals_cpu_noise():
+    # integer hashing is exact on every device; only the Box-Muller floats may round differently
+    seeds = row_seeds(np.arange(50), seed=3)
+    cpu = device_row_noise(seeds, 100, 9)
+    gpu = device_row_noise(seeds, 100, 9, device="cuda")
+    assert gpu.device.type == "cuda"
+    np.testing.assert_allclose(gpu.cpu().numpy(), cpu.numpy(), rtol=1e-5, atol=1e-5)
