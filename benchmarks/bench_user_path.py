@@ -59,12 +59,11 @@ import json, sys, time
 import numpy as np, torch
 from astro_galflow.config import GalflowConfig
 from astro_galflow.models import load_model
-from astro_galflow.pipeline import compile_samplers
-from astro_galflow.plugins import get_plugin_manager
+from astro_galflow.run import InferenceRun
 name, n, s, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 model = load_model(name)
-config = GalflowConfig(model=name, n_samples=s)
-sampler = compile_samplers(model, config=config, pm=get_plugin_manager())["joint"]
+with InferenceRun(GalflowConfig(model=name, n_samples=s), model=model) as run:
+    sampler = run.compiled["joint"]
 feats = model.card["features"]
 rng = np.random.default_rng(0)
 x = torch.from_numpy((np.asarray(feats["mean"]) + 0.5 * np.asarray(feats["std"]) * rng.standard_normal((n, len(feats["mean"])))).astype(np.float32))
