@@ -115,7 +115,9 @@ def time_infer(catalog: Path, model: str, out: Path, cache: Path, n_samples: int
     stop, found = threading.Event(), {}
     started = time.perf_counter()
     with open(out.with_suffix(".log"), "w") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # cwd: ``python -m`` puts the working directory first on sys.path; a neutral one
+        # lets PYTHONPATH choose the checkout measured
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=out.parent)
         watcher = threading.Thread(target=_first_part, args=(out, stop, started, found), daemon=True)
         watcher.start()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -136,7 +138,9 @@ def kernel(model: str, n: int, n_samples: int, repeats: int, cache: Path) -> dic
     """The compiled sampler of ``model`` alone, ``n`` galaxies per call, in a child process."""
     env = {**os.environ, "GALFLOW_CACHE_DIR": str(cache)}
     args = [model, str(n), str(n_samples), str(repeats)]
-    out = subprocess.run([sys.executable, "-c", KERNEL_CHILD, *args], env=env, check=True, capture_output=True)
+    out = subprocess.run(
+        [sys.executable, "-c", KERNEL_CHILD, *args], env=env, check=True, capture_output=True, cwd=cache
+    )
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
 
 
@@ -171,6 +175,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("-n", "--n-samples", type=int, default=1000)
     parser.add_argument("--kernel-batch", type=int, default=256, help="galaxies per kernel call (default 256)")
+    parser.add_argument(
+        "--no-kernel", action="store_true", help="skip the kernel (it needs the run API of astro_galflow.run)"
+    )
     parser.add_argument("--label", default="", help="free text stored in the JSON (e.g. the commit measured)")
     args = parser.parse_args(argv)
 
@@ -194,8 +201,8 @@ def main(argv=None) -> int:
                     entry["runs"].append({"cache": "cold", **cold})
                     print(f"{model} {rows} cold: {cold}", flush=True)
                     shutil.copytree(fresh, caches[model], dirs_exist_ok=True)
-                else:
-                    # an unrecorded run fills the cache when it lacks this model's exports
+                elif not any(caches[model].rglob("*.onnx")):
+                    # an unrecorded run fills an empty cache
                     time_infer(inputs[(model, rows)], model, out, caches[model], args.n_samples)
             repeats = args.repeats if rows <= 50_000 else args.warm_repeats_large
             for _ in range(repeats):
@@ -211,10 +218,10 @@ def main(argv=None) -> int:
                     "first_row_s": float(np.median([r["first_row_s"] for r in warm_runs])),
                     "peak_rss_mb": float(max(r["peak_rss_mb"] for r in warm_runs)),
                 }
-            if model not in kernels:
+            if model not in kernels and not args.no_kernel:
                 kernels[model] = kernel(model, args.kernel_batch, args.n_samples, 3, caches[model])
                 print(f"{model} kernel: {kernels[model]['galaxies_per_s']:.1f} galaxies/s", flush=True)
-            if "warm_median" in entry:
+            if "warm_median" in entry and model in kernels:
                 entry["warm_median"]["fraction_of_kernel"] = (
                     entry["warm_median"]["galaxies_per_s"] / kernels[model]["galaxies_per_s"]
                 )

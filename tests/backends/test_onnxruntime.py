@@ -101,3 +101,15 @@ def test_backend_counts_ensemble_members(small_flow, tmp_path):
     context, eps = small_flow.inputs(5, 6)
     with torch.inference_mode():
         assert_parity(compiled(context, eps), ensemble(context, eps))
+
+
+def test_available_does_not_import_the_exporter():
+    # a run with cached exports never exports: it must not pay for importing onnxscript
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend as B; "
+        "assert B.available('cpu'); assert 'onnxscript' not in sys.modules, 'imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
