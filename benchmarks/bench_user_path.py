@@ -179,7 +179,14 @@ def main(argv=None) -> int:
         "--no-kernel", action="store_true", help="skip the kernel (it needs the run API of astro_galflow.run)"
     )
     parser.add_argument("--label", default="", help="free text stored in the JSON (e.g. the commit measured)")
+    parser.add_argument("--print", nargs="+", type=Path, metavar="JSON", help="only print the tables of these reports")
     args = parser.parse_args(argv)
+    if args.print:
+        for path in args.print:
+            report = json.loads(path.read_text())
+            print(f"{path}: {report['label']} (load {report['machine']['load_average_before'][0]:.1f} before)")
+            print(table(report))
+        return 0
 
     root = Path(__file__).resolve().parent.parent
     cases = [_parse_case(c) for c in args.cases]
@@ -216,6 +223,7 @@ def main(argv=None) -> int:
                     "wall_s": wall,
                     "galaxies_per_s": rows / wall,
                     "first_row_s": float(np.median([r["first_row_s"] for r in warm_runs])),
+                    "cpu_s": float(np.median([r["cpu_s"] for r in warm_runs])),
                     "peak_rss_mb": float(max(r["peak_rss_mb"] for r in warm_runs)),
                 }
             if model not in kernels and not args.no_kernel:
@@ -251,18 +259,21 @@ def main(argv=None) -> int:
 
 
 def table(report: dict) -> str:
-    """Plain-text summary of a report (also used for the docs table)."""
+    """Plain-text summary of a report (the docs' table): warm medians beside the cold run and kernel."""
+    nan = float("nan")
     lines = [
-        f"{'model':15} {'rows':>7} {'cold s':>8} {'warm s':>8} {'gal/s':>7} {'1st row s':>9} {'kernel':>7} {'peakMB':>7}"
+        f"{'model':15} {'rows':>7} {'cold s':>7} {'warm s':>7} {'cpu s':>6} {'gal/s':>6} {'1st row s':>9} "
+        f"{'kernel':>7} {'peak MB':>7}"
     ]
     for r in report["results"]:
-        cold = next((x["wall_s"] for x in r["runs"] if x["cache"] == "cold"), float("nan"))
+        cold = next((x["wall_s"] for x in r["runs"] if x["cache"] == "cold"), nan)
         w = r.get("warm_median", {})
-        k = report["kernel_shipped_sampler"].get(r["model"], {}).get("galaxies_per_s", float("nan"))
+        warm_cpu = [x["cpu_s"] for x in r["runs"] if x["cache"] == "warm"]
+        k = report["kernel_shipped_sampler"].get(r["model"], {}).get("galaxies_per_s", nan)
         lines.append(
-            f"{r['model']:15} {r['rows']:7d} {cold:8.1f} {w.get('wall_s', float('nan')):8.1f} "
-            f"{w.get('galaxies_per_s', float('nan')):7.0f} {w.get('first_row_s', float('nan')):9.1f} {k:7.0f} "
-            f"{w.get('peak_rss_mb', float('nan')):7.0f}"
+            f"{r['model']:15} {r['rows']:7d} {cold:7.1f} {w.get('wall_s', nan):7.1f} "
+            f"{float(np.median(warm_cpu)) if warm_cpu else nan:6.1f} {w.get('galaxies_per_s', nan):6.0f} "
+            f"{w.get('first_row_s', nan):9.1f} {k:7.0f} {w.get('peak_rss_mb', nan):7.0f}"
         )
     return "\n".join(lines)
 
