@@ -74,8 +74,12 @@ def main(argv=None) -> int:
     seeds_s = time.perf_counter() - t
     n, d, s = len(table), len(model.parameters), args.n_samples
     config = GalflowConfig(model=args.model, n_samples=s, backend=args.backend, device=args.device)
-    with InferenceRun(config, model=model) as run:
-        sampler = run.compiled["joint"]
+
+    def compile_sampler():
+        with InferenceRun(config, model=model) as run:
+            return run.compiled["joint"]
+
+    sampler = compile_sampler()
     features_dev = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(args.device)
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -108,6 +112,8 @@ def main(argv=None) -> int:
     for precision in args.precision:
         torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
         torch.backends.cudnn.allow_tf32 = precision == "tf32"
+        # a fresh sampler per precision: a CUDA graph keeps the precision it was captured in
+        sampler = compile_sampler()
         device_chunk(0, min(n, args.chunk), precision)  # warm-up: graph capture, allocator
         sync()
         t = time.perf_counter()
@@ -121,6 +127,8 @@ def main(argv=None) -> int:
         print(f"device path {precision}: {n / seconds:,.0f} galaxies/s over {n:,} rows", flush=True)
 
     torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    sampler = compile_sampler()  # fp32, as galflow infer runs it
     host_rows = min(n, args.host_rows)
     if host_rows:
         import astropy.units as u
