@@ -11,6 +11,7 @@ from astropy.table import QTable
 from astro_galflow.cutouts import open_cutouts
 from astro_galflow.exceptions import InputError
 from astro_galflow.formats import format_of
+from astro_galflow.safe_files import confined_path, regular_file
 
 __all__ = ["read_catalog", "catalog_format", "resolve_cutouts"]
 
@@ -28,9 +29,7 @@ def read_catalog(path) -> QTable:
     InputError
         If the file is missing, unreadable (e.g. truncated FITS) or has no rows.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"catalog file {os.fspath(path)!r} does not exist")
+    path = regular_file(path, what="catalog file")
     fmt = catalog_format(path)
     kwargs = {"path": "posterior"} if fmt == "hdf5" else {}
     try:
@@ -77,14 +76,7 @@ def cutouts_path_from_meta(meta: dict, catalog_path) -> Path | None:
     name = meta.get("cutouts_file")
     if not name:
         return None
-    folder = Path(catalog_path).resolve().parent
-    candidate = (folder / str(name)).resolve()
-    if Path(str(name)).is_absolute() or not candidate.is_relative_to(folder):
-        raise InputError(
-            f"the meta of catalog {os.fspath(catalog_path)!r} names cutouts file {name!r}, which is outside the "
-            "catalog's folder; pass the file with --cutouts to use it"
-        )
-    return candidate
+    return confined_path(name, Path(catalog_path).parent, what="the cutouts file named in the catalog's meta,")
 
 
 def resolve_cutouts(meta: dict, catalog_path, cutouts_path=None):

@@ -54,11 +54,13 @@ def open_cutouts(path, *, n_bands: int | None = None, size: int = CUTOUT_SIZE) -
     Raises
     ------
     InputError
-        Naming the file when it is missing, unreadable, truncated or of the wrong shape.
+        Naming the file when it is missing, not a regular file, unreadable, truncated or
+        of the wrong shape.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"cutouts file {os.fspath(path)!r} does not exist")
+    from astro_galflow.safe_files import regular_file
+
+    # no size limit: np.load checks the file holds what its header declares
+    path = regular_file(path, what="cutouts file")
     try:
         arr = np.load(path, mmap_mode="r")
     except (ValueError, OSError) as exc:

@@ -20,7 +20,8 @@ class PosteriorFlag(enum.IntFlag):
     NO_EXTINCTION_CORRECTION = 4
     #: The cutout is missing, of the wrong shape, all-NaN or constant.
     BAD_CUTOUT = 8
-    #: Inputs lie outside the range the model was trained on (extrapolation).
+    #: Inputs lie outside the density of the model's training features (``ood_score`` > 0);
+    #: the posterior is tempered toward the training distribution (:mod:`astro_galflow.domain`).
     OUTSIDE_TRAINING_DOMAIN = 16
     #: No posterior could be computed; posterior columns are NaN for this row.
     NO_POSTERIOR = 32
@@ -28,6 +29,9 @@ class PosteriorFlag(enum.IntFlag):
     BAD_POSITION = 64
     #: A flux in the input was zero or negative, so its magnitude is undefined.
     NONPOSITIVE_FLUX = 128
+    #: A noticeable share (> 5 %) of the raw posterior fell below a physical bound (z < 0, a
+    #: line flux < 0) and was truncated away (:mod:`astro_galflow.support`).
+    OUTSIDE_PHYSICAL_SUPPORT = 256
 
 
 _DESCRIPTIONS = {
@@ -35,10 +39,11 @@ _DESCRIPTIONS = {
     PosteriorFlag.MISSING_ERRORS: "photometric errors absent; typical errors assumed",
     PosteriorFlag.NO_EXTINCTION_CORRECTION: "magnitudes not extinction-corrected",
     PosteriorFlag.BAD_CUTOUT: "cutout missing, wrong shape, all-NaN or constant",
-    PosteriorFlag.OUTSIDE_TRAINING_DOMAIN: "inputs outside the training range",
+    PosteriorFlag.OUTSIDE_TRAINING_DOMAIN: "inputs outside the training domain; posterior tempered toward the training distribution",
     PosteriorFlag.NO_POSTERIOR: "no posterior computed; posterior columns are NaN",
     PosteriorFlag.BAD_POSITION: "ra/dec missing or out of range",
     PosteriorFlag.NONPOSITIVE_FLUX: "zero or negative input flux",
+    PosteriorFlag.OUTSIDE_PHYSICAL_SUPPORT: "over 5 % of the raw posterior fell below a physical bound and was truncated",
 }
 
 

@@ -40,6 +40,9 @@ __all__ = [
     "magerr_column",
     "extinction_column",
     "check_columns",
+    "check_value_columns",
+    "flag_cutout_index",
+    "warn_duplicate_ids",
     "column_values",
     "flag_column",
     "apply_extinction",
@@ -139,15 +142,45 @@ def apply_extinction(table: Table, bands) -> None:
     )
 
 
+def check_value_columns(table: Table, names) -> None:
+    """Refuse columns of ``names`` that cannot hold one number per row.
+
+    A boolean column would be read as 0 or 1 mag and a 2-D column (several values per
+    row) has no single magnitude: both are errors in the catalog, not bad rows.
+
+    Raises
+    ------
+    InputError
+        Naming the column and what it holds.
+    """
+    for name in names:
+        if name not in table.colnames:
+            continue
+        col = table[name]
+        dtype = getattr(col, "dtype", None)
+        if dtype is not None and dtype.kind == "b":
+            raise InputError(f"column {name!r} is boolean; it must hold numbers (one per row)")
+        if np.ndim(col) != 1:
+            raise InputError(f"column {name!r} has shape {np.shape(col)}; it must hold one number per row")
+
+
 def flag_photometry(table: Table, bands) -> None:
     """Set ``BAD_PHOTOMETRY``/``MISSING_ERRORS``/``BAD_POSITION`` bits in place.
+
+    A position is bad when ``ra`` is outside [0, 360) or ``dec`` outside [-90, 90] deg.
 
     Raises
     ------
     MissingColumnError
         If a magnitude column of ``bands`` is absent altogether.
+    InputError
+        If a magnitude, error, extinction or position column is boolean or not 1-D.
     """
     check_columns(table, [mag_column(b) for b in bands])
+    check_value_columns(
+        table,
+        [f(b) for b in bands for f in (mag_column, magerr_column, extinction_column)] + ["ra", "dec", "cutout_index"],
+    )
     flags = flag_column(table)
     bad = np.zeros(len(table), dtype=bool)
     for band in bands:
@@ -169,7 +202,8 @@ def flag_photometry(table: Table, bands) -> None:
     if "ra" in table.colnames and "dec" in table.colnames:
         ra = column_values(table, "ra", u.deg)
         dec = column_values(table, "dec", u.deg)
-        bad_pos = ~np.isfinite(ra) | ~np.isfinite(dec) | (np.abs(dec) > 90.0)
+        with np.errstate(invalid="ignore"):
+            bad_pos = ~np.isfinite(ra) | ~np.isfinite(dec) | (np.abs(dec) > 90.0) | (ra < 0.0) | (ra >= 360.0)
     else:
         bad_pos = np.ones(len(table), dtype=bool)
     flags[bad_pos] |= int(PosteriorFlag.BAD_POSITION)
@@ -200,16 +234,56 @@ def photometry_features(table: Table, bands=SDSS_BANDS) -> tuple[np.ndarray, np.
     return np.concatenate([colours, mags], axis=1), errors
 
 
+def flag_cutout_index(table: Table) -> None:
+    """Set ``BAD_CUTOUT`` where ``cutout_index`` is not a whole non-negative number.
+
+    ``2.7`` names no cutout; truncating it to 2 would give the galaxy another galaxy's image.
+    """
+    if "cutout_index" not in table.colnames:
+        return
+    index = column_values(table, "cutout_index")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(index) | (index < 0) | (index != np.floor(index))
+    flags = flag_column(table)
+    flags[bad] |= int(PosteriorFlag.BAD_CUTOUT)
+
+
+def warn_duplicate_ids(table: Table) -> None:
+    """Warn (:class:`GalflowWarning`) when ``source_id`` repeats, naming the count and an example.
+
+    Rows are kept: a repeated identifier is not a bad measurement, but joins on it later
+    would pair the wrong rows.
+    """
+    if "source_id" not in table.colnames or len(table) < 2:
+        return
+    ids = np.asarray(table["source_id"])
+    values, counts = np.unique(ids, return_counts=True)
+    repeated = counts > 1
+    if repeated.any():
+        example = values[repeated][0]
+        example = example.item() if isinstance(example, np.generic) else example  # 2, not np.int64(2)
+        warnings.warn(
+            f"{int(np.sum(counts[repeated]))} rows share {int(repeated.sum())} source_id value(s) "
+            f"(e.g. {example!r} appears {int(counts[repeated][0])} times); rows are kept, but joins on source_id "
+            "will be ambiguous",
+            GalflowWarning,
+            stacklevel=2,
+        )
+
+
 @hookimpl(trylast=True)
 def galflow_prepare_inputs(table, source, config):
-    """Built-in input preparation: extinction, then photometry and position flags.
+    """Built-in input preparation: extinction, then photometry, position and cutout-index flags.
 
     Checks the bands in ``table.meta["bands"]`` (the pipeline sets the model's bands there),
-    else the source's, else ugriz.
+    else the source's, else ugriz; warns about repeated ``source_id`` values.
     """
     bands = table.meta.get("bands") or (source.photometry_bands if source is not None else SDSS_BANDS)
+    check_value_columns(table, [mag_column(b) for b in bands] + [extinction_column(b) for b in bands])
     apply_extinction(table, bands)
     flag_photometry(table, bands)
+    flag_cutout_index(table)
+    warn_duplicate_ids(table)
 
 
 def as_qtable(table) -> QTable:

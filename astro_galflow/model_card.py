@@ -92,25 +92,28 @@ def upgrade_card(card: dict) -> dict:
 
 
 def read_card(directory) -> dict:
-    """The card of a model directory, in the current format.
+    """The card of a model directory, validated, in the current format.
 
     Raises
     ------
     ModelError
-        When the card cannot be read or has an unknown format (naming the file).
+        When the card is not a readable regular file of sane size, not JSON, or fails
+        the schema (:mod:`astro_galflow.card_schema`; one line per problem, naming the
+        card file and the field).
     """
+    from astro_galflow.card_schema import validate_card
+    from astro_galflow.safe_files import MAX_CARD_BYTES, read_text
+
     card_path = Path(directory) / "card.json"
+    text = read_text(card_path, what="model card", max_bytes=MAX_CARD_BYTES, error=ModelError)
     try:
-        card = json.loads(card_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"model card {os.fspath(card_path)!r} cannot be read: {exc}") from exc
-    if not isinstance(card, dict):
-        raise ModelError(f"model card {os.fspath(card_path)!r} is not a JSON object")
-    fmt = card.get("format")
-    if fmt in _OLD_FORMATS:
+        card = json.loads(text)
+    except ValueError as exc:
+        raise ModelError(f"model card {os.fspath(card_path)!r} is not valid JSON: {exc}") from exc
+    # every field the host reads is checked before anything is built
+    validate_card(card, card_path)
+    if card.get("format") in _OLD_FORMATS:
         return upgrade_card(card)
-    if fmt != CARD_FORMAT:
-        raise ModelError(f"model card {os.fspath(card_path)!r} has format {fmt!r}; expected {CARD_FORMAT!r}")
     return card
 
 
@@ -147,14 +150,16 @@ def load_weights(module, path, sha256: str | None = None):
     Raises
     ------
     ModelError
-        When the file is missing, its hash differs from ``sha256`` or it does not fit
-        the module.
+        When the file is missing, not a regular file, larger than
+        :data:`~astro_galflow.safe_files.MAX_WEIGHTS_BYTES`, its hash differs from
+        ``sha256`` or it does not fit the module.
     """
     from safetensors.torch import load_file
 
-    path = Path(path)
-    if not path.exists():
-        raise ModelError(f"weights file {os.fspath(path)!r} does not exist")
+    from astro_galflow.safe_files import MAX_WEIGHTS_BYTES, regular_file
+
+    # a device or FIFO (a symlink to /dev/zero) would hash forever
+    path = regular_file(path, what="weights file", max_bytes=MAX_WEIGHTS_BYTES, error=ModelError)
     if sha256 is not None:
         actual = sha256_of(path)
         if actual != sha256:

@@ -15,6 +15,7 @@ import astropy.units as u
 import numpy as np
 
 from astro_galflow.calibration import QuantileRecalibration
+from astro_galflow.domain import DomainCheck
 from astro_galflow.exceptions import InputError, ModelError
 from astro_galflow.flags import PosteriorFlag
 from astro_galflow.model_bundle import build_bundle
@@ -109,6 +110,7 @@ class GalflowModel:
         feats = card["features"]
         self._feature_min = np.asarray(feats["min"], dtype=np.float64)
         self._feature_max = np.asarray(feats["max"], dtype=np.float64)
+        self.domain = DomainCheck.from_card(card["domain"]) if card.get("domain") is not None else None
         self.calibration = self._calibration()
         bundle = build_bundle(self.directory, card, registries)
         self._members, self._image_encoder = bundle.members, bundle.image_encoder
@@ -199,7 +201,14 @@ class GalflowModel:
             return (features < self._feature_min - margin) | (features > self._feature_max + margin)
 
     def outside_domain(self, features: np.ndarray) -> np.ndarray:
-        """True for rows with any feature beyond the training range (``OUTSIDE_TRAINING_DOMAIN``)."""
+        """True for rows outside the training domain (``OUTSIDE_TRAINING_DOMAIN``).
+
+        The card's density check (:mod:`astro_galflow.domain`) where it has one; cards
+        written before it fall back to the per-feature range.
+        """
+        if self.domain is not None:
+            with np.errstate(invalid="ignore"):
+                return self.domain.ood_score(features) > 0
         return self.outside_domain_features(features).any(axis=1)
 
     def posterior_samples(
@@ -244,12 +253,17 @@ class GalflowModel:
         out, detect = self.model_space_samples(
             features, n_samples=n_samples, seeds=seeds, compiled=compiled, batch_size=batch_size
         )
-        flags = np.where(self.outside_domain(features), int(PosteriorFlag.OUTSIDE_TRAINING_DOMAIN), 0).astype(np.int64)
+        flags = np.zeros(len(features), dtype=np.int64)
+        if self.domain is None:  # cards without a density check: the per-feature range
+            flags[self.outside_domain(features)] |= int(PosteriorFlag.OUTSIDE_TRAINING_DOMAIN)
         return postprocess(
             out,
             parameters=self.parameters,
             targets=self.card["targets"],
+            seeds=seeds,
             calibration=self.calibration if calibrate else None,
+            domain=self.domain,
+            features=features,
             n_members=self.n_members,
             detectable=detect,
             flags=flags,
@@ -288,7 +302,12 @@ class GalflowModel:
     @property
     def extra_columns(self) -> list[str]:
         """Per-row columns beside the parameter summaries (detectability, uncertainty split)."""
-        return extra_column_names(self.parameters, n_members=self.n_members, has_detectability=self._has_detectability)
+        return extra_column_names(
+            self.parameters,
+            n_members=self.n_members,
+            has_detectability=self._has_detectability,
+            has_domain=self.domain is not None,
+        )
 
     @property
     def _has_detectability(self) -> bool:

@@ -44,13 +44,11 @@ def _summaries(samples: dict) -> tuple[np.ndarray, np.ndarray]:
 def _run(device: str, table, cutouts, args) -> tuple[dict, float, str]:
     from astro_galflow.backends.selection import describe_backend
     from astro_galflow.config import GalflowConfig
-    from astro_galflow.models import load_model
-    from astro_galflow.pipeline import compile_samplers
-    from astro_galflow.plugins import get_plugin_manager
+    from astro_galflow.run import InferenceRun
 
     config = GalflowConfig(model=args.model, n_samples=args.samples, device=device, batch_size=args.batch_size)
-    model = load_model(args.model)
-    compiled = compile_samplers(model, config=config, pm=get_plugin_manager())
+    with InferenceRun(config) as run:
+        model, compiled = run.model, run.compiled
     model.posterior_samples(table[:8], cutouts[:8], n_samples=args.samples, seed=1, compiled=compiled)  # warm-up
     start = time.perf_counter()
     result = model.posterior_samples(

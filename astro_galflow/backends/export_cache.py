@@ -9,6 +9,14 @@ onnxscript versions that wrote it and the opset. A changed weight or library giv
 name, never a stale graph. Files are written under a temporary name and renamed into
 place, so concurrent runs (Dask workers, ``pytest -n``) never read half a file.
 
+The name says which weights a graph was exported *from*, not what the file now holds: a
+cached file edited afterwards (one initializer scaled) would run silently with other
+weights. So the sha256 of each exported file is stored beside it (``<name>.sha256``) and
+checked before the file is used; a file whose hash does not match (or that has no hash)
+is discarded with a :class:`~astro_galflow.exceptions.GalflowWarning` and exported again.
+:func:`graph_sha256` gives the hash of the graph a run used, for its provenance; objects
+opened by :func:`open_cached` carry it as ``graph_sha256``.
+
 Where the cache lives, in order: the backend option ``onnx_cache_dir`` (a directory;
 ``""``, ``None`` or ``False`` disables caching), the environment variable
 ``GALFLOW_CACHE_DIR`` (its ``onnx/`` subdirectory; empty disables), else
@@ -20,6 +28,7 @@ costs only the cache: the export then stays in memory, with a warning.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 import warnings
@@ -27,7 +36,15 @@ from pathlib import Path
 
 from astro_galflow.exceptions import GalflowWarning
 
-__all__ = ["CACHE_ENV", "cache_dir_from", "cached_export", "default_cache_dir", "export_key", "open_cached"]
+__all__ = [
+    "CACHE_ENV",
+    "cache_dir_from",
+    "cached_export",
+    "default_cache_dir",
+    "export_key",
+    "graph_sha256",
+    "open_cached",
+]
 
 #: Environment variable naming the cache root (empty: no cache).
 CACHE_ENV = "GALFLOW_CACHE_DIR"
@@ -85,16 +102,21 @@ def cached_export(key: str, export, cache_dir: Path | None):
     if cache_dir is None:
         return export(None)
     path = Path(cache_dir) / key
-    if path.is_file():
+    if path.is_file() and _verified(path):
         return path
     scratch = path.with_name(f".{uuid.uuid4().hex}.{key}")
+    scratch_hash = _hash_path(scratch)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         export(scratch)
+        scratch_hash.write_text(graph_sha256(scratch) + "\n")
+        # the hash first: a reader that finds the graph always finds its hash
+        os.replace(scratch_hash, _hash_path(path))
         os.replace(scratch, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            scratch.unlink(missing_ok=True)
+        for leftover in (scratch, scratch_hash):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
         warnings.warn(
             f"cannot write the ONNX export cache in {str(cache_dir)!r} ({exc}); exporting in memory "
             f"(set {CACHE_ENV} or the 'onnx_cache_dir' backend option to a writable directory)",
@@ -114,14 +136,58 @@ def open_cached(key: str, export, cache_dir: Path | None, opener):
     """
     graph = cached_export(key, export, cache_dir)
     try:
-        return opener(graph)
+        opened = opener(graph)
     except Exception as exc:  # ORT raises its own pybind exception types for bad files
         if not isinstance(graph, Path):
             raise
-        graph.unlink(missing_ok=True)
+        _discard(graph)
         warnings.warn(
             f"discarded the unreadable cached export {graph} ({type(exc).__name__}); exporting again",
             GalflowWarning,
             stacklevel=2,
         )
-        return opener(cached_export(key, export, cache_dir))
+        graph = cached_export(key, export, cache_dir)
+        opened = opener(graph)
+    with contextlib.suppress(AttributeError):  # objects with __slots__ cannot carry it
+        opened.graph_sha256 = graph_sha256(graph)
+    return opened
+
+
+def graph_sha256(graph) -> str:
+    """Hex sha256 of an exported graph: a file (:class:`~pathlib.Path`) or its bytes."""
+    if isinstance(graph, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(graph).hexdigest()
+    h = hashlib.sha256()
+    with open(graph, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _hash_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _discard(path: Path) -> None:
+    for stale in (path, _hash_path(path)):
+        with contextlib.suppress(OSError):
+            stale.unlink(missing_ok=True)
+
+
+def _verified(path: Path) -> bool:
+    """Whether the cached ``path`` matches its recorded hash; a mismatch is discarded with a warning."""
+    try:
+        recorded = _hash_path(path).read_text().strip()
+    except OSError:
+        recorded = None
+    actual = graph_sha256(path)
+    if recorded == actual:
+        return True
+    _discard(path)
+    reason = "has no recorded sha256" if recorded is None else f"has sha256 {actual}, not the recorded {recorded}"
+    warnings.warn(
+        f"discarded the cached export {path}: it {reason} (modified after export?); exporting again",
+        GalflowWarning,
+        stacklevel=4,
+    )
+    return False

@@ -1,9 +1,10 @@
 """Resume journal: which chunks of a run are finished, written atomically.
 
 The journal is a small JSON file in the run's parts directory. It is keyed by the
-identity of the input file (resolved path, size, modification time) and by the run
-configuration, so a rerun continues only the *same* run; anything else is refused
-instead of silently mixing outputs. Every update is written to a temporary file and
+identity of the input file (resolved path, size, modification time), by the model's
+weights (their sha256), calibration, domain check and card, and by every setting that
+changes a number (:func:`run_identity`), so a rerun continues only the *same* run; anything
+else is refused, naming what differs in CLI flags, instead of silently mixing outputs. Every update is written to a temporary file and
 moved over the old one with :func:`os.replace`, which is atomic on POSIX, so a run
 killed at any instant leaves either the old or the new journal, never a torn one.
 """
@@ -18,10 +19,10 @@ from pathlib import Path
 
 from astro_galflow.exceptions import InputError
 
-__all__ = ["RunKey", "Journal", "JOURNAL_NAME", "file_identity", "run_identity"]
+__all__ = ["RunKey", "Journal", "JOURNAL_NAME", "differing_fields", "file_identity", "model_identity", "run_identity"]
 
 JOURNAL_NAME = "journal.json"
-_VERSION = 1
+_VERSION = 2  # 2: the key holds the model's weights, calibration and card (issue 15)
 
 
 def file_identity(path) -> dict:
@@ -31,13 +32,112 @@ def file_identity(path) -> dict:
     return {"path": os.fspath(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def run_identity(config) -> dict:
-    """The parts of a :class:`~astro_galflow.config.GalflowConfig` that change the output.
+def _digest(value) -> str | None:
+    """SHA-256 of the canonical JSON of ``value`` (None stays None)."""
+    if value is None:
+        return None
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
-    The command line (recorded for provenance) is left out, so adding ``--resume`` to the
-    same command continues the run.
+
+def model_identity(model) -> dict:
+    """What makes a loaded model give the numbers it gives: weights, calibration, domain check, card.
+
+    The weights' sha256 come from the card, which :func:`astro_galflow.models.load_model`
+    checked against the files; the card's digest covers everything else it decides
+    (standardisation, architecture), so a model directory replaced mid-run is noticed
+    even when its name is the same.
     """
-    return config.numeric_identity()
+    card = model.card
+    return {
+        "weights": dict(card.get("sha256") or {}),
+        "calibration": _digest(card.get("calibration")),
+        "domain": _digest(card.get("domain")),
+        "card": _digest(card),
+    }
+
+
+def run_identity(config, model=None) -> dict:
+    """Everything of a run that changes a number in its output.
+
+    Parameters
+    ----------
+    config : GalflowConfig
+        Its :meth:`~astro_galflow.config.GalflowConfig.numeric_identity`: seed, sample
+        count, batch size, quantiles, stored samples, calibration switch, source, backend
+        and its settings, device, compact PDFs and plugin options. The command line
+        (recorded for provenance) is left out, so adding ``--resume`` to the same command
+        continues the run.
+    model : GalflowModel, optional
+        The loaded model (:func:`model_identity`) -- its weights, not its name, identify
+        it. Without it, the ``config.model`` string stands in.
+    """
+    meta = config.numeric_identity()
+    if model is not None:
+        meta["model"] = model_identity(model)
+        if not config.calibrate:
+            meta["model"]["calibration"] = None  # not applied: cannot change a number
+    return meta
+
+
+#: CLI flag (or what it is) of each key field, for the message of a refused resume.
+_FIELD_NAMES = {
+    "config.seed": "--seed",
+    "config.n_samples": "--n-samples",
+    "config.batch_size": "--batch-size",
+    "config.quantiles": "--quantiles",
+    "config.store_samples": "--store-samples",
+    "config.calibrate": "--no-calibration",
+    "config.backend": "--backend",
+    "config.device": "--device",
+    "config.model": "--model",
+    "config.source": "--source",
+    "config.backend_settings.threads": "--threads",
+    "config.backend_settings.rows_per_call": "--rows-per-call",
+    "config.backend_settings.restructure": "--no-restructure",
+    "config.compact_pdf": "compact PDF settings",
+    "config.model.weights": "--model (its weights)",
+    "config.model.calibration": "--model (its card's calibration)",
+    "config.model.domain": "--model (its card's domain check)",
+    "config.model.card": "--model (its card)",
+    "input.path": "input catalog path",
+    "input.size": "input catalog (its size changed)",
+    "input.mtime_ns": "input catalog (it was modified since)",
+    "chunk_rows": "--chunk-rows",
+}
+
+
+def _flatten(value, prefix: str) -> dict:
+    if isinstance(value, dict) and value:
+        out = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}"))
+        return out
+    return {prefix: value}
+
+
+def differing_fields(stored: dict, key: dict) -> list[str]:
+    """Names (CLI flags where there is one) of the fields in which two run keys differ."""
+    a = _flatten(json.loads(json.dumps(stored, default=str)), "")
+    b = _flatten(json.loads(json.dumps(key, default=str)), "")
+    names = []
+    for path in sorted(set(a) | set(b)):
+        if a.get(path) == b.get(path):
+            continue
+        path = path.lstrip(".")
+        label = next(
+            (
+                _FIELD_NAMES[p]
+                for p in sorted(_FIELD_NAMES, key=len, reverse=True)
+                if path == p or path.startswith(p + ".")
+            ),
+            None,
+        )
+        if label is None and path.startswith("config.options."):
+            label = f"plugin option {path.removeprefix('config.options.')!r}"
+        label = label or path
+        if label not in names:
+            names.append(label)
+    return names
 
 
 @dataclass(frozen=True)
@@ -90,7 +190,7 @@ class Journal:
         ------
         InputError
             If the directory holds the journal of a different run (other input file,
-            configuration or chunk size), naming what differs.
+            model, setting or chunk size), naming what differs in CLI flags.
         """
         directory = Path(directory)
         path = directory / JOURNAL_NAME
@@ -104,10 +204,11 @@ class Journal:
             ) from exc
         if data.get("key_digest") != key.digest:
             stored = data.get("key", {})
-            differs = [name for name in ("input", "config", "chunk_rows") if stored.get(name) != getattr(key, name)]
+            current = {"input": key.input, "config": key.config, "chunk_rows": key.chunk_rows}
+            differs = differing_fields(stored, current) or ["journal version"]
             raise InputError(
-                f"{os.fspath(directory)!r} holds a partial run of a different {' and '.join(differs) or 'run'}; "
-                "rerun with the same input, configuration and chunk size, or pass overwrite=True (--overwrite) to start over"
+                f"cannot resume the partial run in {os.fspath(directory)!r}: it was started with a different "
+                f"{', '.join(differs)}; rerun with the same settings and --resume, or pass --overwrite to start over"
             )
         chunks = {int(k): v for k, v in data.get("chunks", {}).items()}
         return cls(directory, key, int(data["n_rows"]), chunks)

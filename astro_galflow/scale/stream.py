@@ -122,7 +122,8 @@ def stream_infer(
 
 def _open_journal(reader, input_path, output_path, parts_dir, run, chunk_rows, *, resume, overwrite):
     """The journal to continue, or None when an earlier run already finished the output."""
-    key = RunKey(input=file_identity(input_path), config=run_identity(run.config), chunk_rows=chunk_rows)
+    # the key holds the model's weights, calibration and card, not the --model string
+    key = RunKey(input=file_identity(input_path), config=run_identity(run.config, run.model), chunk_rows=chunk_rows)
     if parts_dir.exists():
         if overwrite:
             shutil.rmtree(parts_dir)

@@ -100,6 +100,13 @@ class VOSource(DataSource):
         self.retries = int(retries if retries is not None else conf.retries)
         self.backoff = float(backoff if backoff is not None else conf.backoff)
         self.row_limit = int(row_limit if row_limit is not None else conf.row_limit)
+        # checked here so a bad limit is refused before any query is sent (issue 15)
+        if self.row_limit < 1:
+            raise InputError(f"row_limit must be >= 1, got {self.row_limit}")
+        if self.timeout <= 0 or self.retries < 0 or self.backoff < 0:
+            raise InputError(
+                f"timeout must be > 0 and retries, backoff >= 0; got {self.timeout}, {self.retries}, {self.backoff}"
+            )
         self.data_release = str(data_release or conf.data_release)
         self.on_overflow = on_overflow
 

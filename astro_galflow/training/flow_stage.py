@@ -251,12 +251,31 @@ def train_flows(
             "torch_version": torch.__version__,
         },
     }
+    # issue 15: the density check of the training features, threshold at 1 % of the val rows
+    card["domain"] = _domain_entry(features[train_rows], features[val_rows], seed=seed, catalog=catalog_path, log=log)
     write_card(out, card)
     card["metrics"]["validation"] = _validation_metrics(out, features[val_rows], labels[val_rows], params)
     card["training"]["wall_time_s"] = round(time.perf_counter() - t_start, 1)
     write_card(out, card)
     log(f"model written to {os.fspath(out)} in {card['training']['wall_time_s']} s")
     return card
+
+
+def _domain_entry(train_features, val_features, *, seed: int, catalog, log):
+    """The card's ``"domain"`` entry (:mod:`astro_galflow.domain`); None with too few rows to fit one."""
+    from astro_galflow.domain import fit_domain_check
+
+    try:
+        check = fit_domain_check(
+            train_features,
+            val_features,
+            seed=seed,
+            fitted_on={"catalog": os.fspath(catalog), "split": "train (fit), val (threshold)"},
+        )
+    except ValueError as exc:
+        log(f"no domain check in the card: {exc}")
+        return None
+    return check.to_card()
 
 
 def _validation_metrics(out, features, labels, params, n_samples: int = 200) -> dict:

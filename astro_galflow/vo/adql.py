@@ -26,7 +26,7 @@ __all__ = [
     "upload_match_condition",
 ]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def identifier(name: str) -> str:
@@ -38,7 +38,7 @@ def identifier(name: str) -> str:
         For anything else (quotes, spaces, operators ...), naming the value.
     """
     parts = str(name).split(".")
-    if not name or not all(_IDENT.match(p) for p in parts) or len(parts) > 3:
+    if not name or not all(_IDENT.fullmatch(p) for p in parts) or len(parts) > 3:
         raise InputError(f"{name!r} is not a valid ADQL table or column name")
     return str(name)
 

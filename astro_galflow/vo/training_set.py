@@ -76,6 +76,8 @@ def log_mbh_from_sigma(sigma_kms):
 
 def sdss_training_query(source, *, page_size: int, after_specobjid: int | None = None, z_max: float = 0.3) -> str:
     """ADQL of one page of the training sample (``TOP page_size`` after ``after_specobjid``)."""
+    if int(page_size) < 1:
+        raise InputError(f"page_size must be >= 1, got {page_size}")
     t = source.table_name
     cols = ["s.specObjID AS specobjid", "s.objID AS objid", "s.ra AS ra", "s.dec AS dec", "s.z AS z"]
     for b in BANDS:

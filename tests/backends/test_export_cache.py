@@ -56,7 +56,7 @@ def test_written_once_then_reused(tmp_path):
     first = cached_export("k.onnx", export, tmp_path)
     second = cached_export("k.onnx", export, tmp_path)
     assert first == second == tmp_path / "k.onnx" and len(calls) == 1
-    assert [p.name for p in tmp_path.iterdir()] == ["k.onnx"]  # no scratch file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.onnx", "k.onnx.sha256"]  # no scratch file left behind
     assert cached_export("k.onnx", export, None) == b"graph"  # no cache: in memory
 
 
@@ -102,3 +102,40 @@ def test_encoder_export_is_cached(tmp_path, monkeypatch):
     with torch.inference_mode():
         assert_parity(second(images), vae.features(images))
     assert torch.equal(first(images), second(images))
+
+
+def test_tampered_cached_graph_is_discarded_and_reexported(small_flow, tmp_path):
+    """Issue 15: scaling one initializer of a cached sampler-*.onnx must not change the samples."""
+    import onnx
+    from onnx import numpy_helper
+
+    from astro_galflow.backends.export_cache import graph_sha256
+    from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend
+
+    options = {"threads": 1, "onnx_cache_dir": str(tmp_path)}
+    inputs = small_flow.inputs(3, 5)
+    first = OnnxRuntimeBackend(options).compile(small_flow.module, inputs)
+    expected = first(*inputs)
+    (graph,) = tmp_path.glob("sampler-*.onnx")
+    assert first.graph_sha256 == graph_sha256(graph) == (tmp_path / (graph.name + ".sha256")).read_text().strip()
+
+    model = onnx.load(graph)
+    init = max(model.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+    init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init) * 3, init.name))
+    onnx.save(model, graph)
+    with pytest.warns(GalflowWarning, match="discarded the cached export .*recorded"):
+        second = OnnxRuntimeBackend(options).compile(small_flow.module, inputs)
+    assert torch.equal(second(*inputs), expected)
+    assert second.graph_sha256 == first.graph_sha256
+
+
+def test_cached_graph_without_its_hash_is_reexported(tmp_path):
+    def export(path):
+        path.write_bytes(b"graph")
+        return path
+
+    cached_export("k.onnx", export, tmp_path)
+    (tmp_path / "k.onnx.sha256").unlink()
+    with pytest.warns(GalflowWarning, match="no recorded sha256"):
+        assert cached_export("k.onnx", export, tmp_path) == tmp_path / "k.onnx"
+    assert (tmp_path / "k.onnx.sha256").exists()

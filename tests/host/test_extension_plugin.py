@@ -53,11 +53,13 @@ def test_model_built_from_the_plugins_names_runs_end_to_end(models, pm):
     assert sum(extension_plugin.CALLS) == 30
     plain = infer_table(table, config=GalflowConfig(model=str(builtin), n_samples=400, seed=2, backend="eager"), pm=pm)
     # the same weights, the registered head's own sampling: twice the spread, the same centre
-    ratio = out["redshift_std"].value / plain["redshift_std"].value
+    # (on unflagged rows of an unbounded parameter: support truncation and tempering change spreads)
+    clean = (np.asarray(out["posterior_flags"]) == 0) & (np.asarray(plain["posterior_flags"]) == 0)
+    assert clean.sum() >= 20
+    ratio = out["log_mstar_std"].value[clean] / plain["log_mstar_std"].value[clean]
     assert np.all(np.abs(ratio - 2.0) < 0.2)
-    np.testing.assert_allclose(
-        out["redshift_mean"].value, plain["redshift_mean"].value, atol=0.2 * plain["redshift_std"].value.max()
-    )
+    scale = plain["log_mstar_std"].value[clean]
+    assert np.all(np.abs(out["log_mstar_mean"].value[clean] - plain["log_mstar_mean"].value[clean]) < 0.3 * scale)
 
 
 def test_a_name_no_plugin_registers_is_refused_with_the_name(models):

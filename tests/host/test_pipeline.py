@@ -11,7 +11,8 @@ from astro_galflow.catalogs import read_catalog
 from astro_galflow.config import GalflowConfig
 from astro_galflow.exceptions import InputError, MissingColumnError
 from astro_galflow.flags import PosteriorFlag
-from astro_galflow.pipeline import chunk_seed, infer_table
+from astro_galflow.noise import row_noise, row_seeds
+from astro_galflow.pipeline import infer_table
 from astro_galflow.plugins import get_plugin_manager
 from astro_galflow.table import validate_posterior_table
 from astro_galflow.testing import make_input_table
@@ -48,9 +49,23 @@ def test_same_seed_same_table_and_batching_independent_of_nothing_else(tiny_mode
     assert not np.array_equal(a["redshift_mean"].value, c["redshift_mean"].value)
 
 
-def test_chunk_seed_depends_on_both_parts():
-    assert chunk_seed(0, 0) != chunk_seed(0, 1) != chunk_seed(1, 0)
-    assert chunk_seed(5, 7) == chunk_seed(5, 7)
+def test_row_noise_depends_on_seed_and_source_id_only():
+    seeds = row_seeds(np.array([1, 2, 1]), 0)
+    assert seeds[0] == seeds[2] != seeds[1]
+    assert row_seeds(np.array([1]), 1)[0] != seeds[0]
+    assert row_seeds(np.array(["1"]), 0)[0] == seeds[0]  # the identifier's text is what counts
+    noise = row_noise(seeds, 50, 3)
+    assert noise.shape == (3, 50, 3)
+    assert np.array_equal(noise[0], noise[2]) and not np.array_equal(noise[0], noise[1])
+
+
+def test_a_rows_posterior_does_not_depend_on_its_neighbours_or_batch(tiny_model, pm):
+    table = make_input_table(40, seed=6)
+    whole = infer_table(table, config=_config(batch_size=64), pm=pm, model=tiny_model)
+    small_batches = infer_table(table, config=_config(batch_size=7), pm=pm, model=tiny_model)
+    reversed_subset = infer_table(table[::-3], config=_config(), pm=pm, model=tiny_model)
+    np.testing.assert_allclose(small_batches["redshift_mean"].value, whole["redshift_mean"].value, rtol=1e-5)
+    np.testing.assert_allclose(reversed_subset["redshift_p84"].value, whole["redshift_p84"].value[::-3], rtol=1e-5)
 
 
 def test_bad_rows_are_kept_and_flagged(tiny_model, pm):

@@ -50,7 +50,7 @@ def test_other_run_is_refused_naming_the_difference(tmp_path, change):
     else:
         (tmp_path / "in.parquet").write_bytes(b"other data")
         other = _key(tmp_path)
-    with pytest.raises(InputError, match=f"different {'config' if change == 'seed' else 'input'}"):
+    with pytest.raises(InputError, match=f"different {'--seed' if change == 'seed' else 'input catalog'}"):
         Journal.open(tmp_path / "parts", other, 100)
 
 

@@ -95,7 +95,7 @@ def test_failed_run_resumes_only_unfinished_chunks(
             pm=scale_pm,
             model=tiny_model,
         )
-    with pytest.raises(InputError, match="different config"):
+    with pytest.raises(InputError, match="different --seed"):
         other = type(scale_config)(**{**scale_config.__dict__, "seed": 99})
         stream_infer(catalog[1], out, config=other, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model)
 
