@@ -8,7 +8,8 @@ keeps the samples on the device:
 
 * :func:`device_row_noise` draws the flow's standard-normal noise on the device, from
   the same per-row seeds as the host path (:mod:`astro_galflow.noise`);
-* :func:`posterior_columns` recalibrates, clips and transforms model-space samples and
+* :func:`posterior_columns` truncates to the physical support, recalibrates, clips and
+  transforms model-space samples and
   reduces them to the summary columns, with torch operations on whatever device the
   samples are on (CPU tensors in the tests);
 * :func:`columns_to_host` brings only those columns back, in one copy through pinned
@@ -38,6 +39,7 @@ __all__ = [
     "summarize_torch",
     "calibration_positions",
     "device_row_noise",
+    "truncate_to_support_torch",
     "posterior_columns",
     "columns_to_host",
 ]
@@ -193,15 +195,73 @@ def device_row_noise(seeds, n_samples: int, dim: int, *, device="cpu"):
     return normals[:, :per_row].reshape(len(seeds), n_samples, dim).contiguous()
 
 
-def posterior_columns(model, samples, *, quantiles, calibrate: bool = True) -> dict:
+def _row_uniforms(seeds, n_samples: int, device):
+    """Uniforms ``(n, n_samples)`` float64 in [0, 1) from the rows' seeds, a stream apart from the noise's."""
+    import torch
+
+    seeds = torch.as_tensor(np.asarray(seeds, dtype=np.int64), device=device)
+    counter = torch.arange(n_samples, dtype=torch.int64, device=device)
+    # ``^ 1``: the support's stream, as the host path takes ``default_rng([seed, 1])``
+    bits = _splitmix64(_splitmix64(_splitmix64(seeds) ^ 1)[:, None] + counter[None, :])
+    return _shift(bits, 11).to(torch.float64) * (1.0 / (1 << 53))
+
+
+def truncate_to_support_torch(samples, lower, *, n_groups: int = 1, seeds):
+    """:func:`astro_galflow.support.truncate_to_support` with torch on the samples' device.
+
+    Every joint draw with a parameter below its bound is replaced by a draw of the same
+    row and ensemble member chosen uniformly among those inside (from the row's seed; a
+    different stream from the host's, so statistically equal); a member with no draw
+    inside keeps its draws with the bounded parameters raised to their bound.
+
+    Returns
+    -------
+    truncated : torch.Tensor, shape (n, S, D)
+    outside : torch.Tensor, shape (n,)
+        Share of each row's draws that had a parameter below its bound.
+    """
+    import torch
+
+    from astro_galflow.heads.ensemble import member_blocks
+
+    n, s, d = samples.shape
+    lower = torch.as_tensor(np.asarray(lower), dtype=samples.dtype, device=samples.device)
+    bad = (samples < lower).any(dim=2)  # NaN draws are not "outside", as on the host
+    outside = bad.to(torch.float64).mean(dim=1)
+    if not bool(bad.any()):
+        return samples, outside
+    out = samples.clone()
+    uniforms = _row_uniforms(seeds, s, samples.device)
+    for a, b in member_blocks(s, max(int(n_groups), 1)):
+        if b <= a:
+            continue
+        block_bad = bad[:, a:b]
+        good = (~block_bad).sum(dim=1)
+        # positions of the good draws first, in order; pick one uniformly per hole
+        order = torch.argsort(block_bad.to(torch.int8), dim=1, stable=True)
+        pick = torch.clamp((uniforms[:, a:b] * good[:, None]).to(torch.int64), max=b - a - 1)
+        source = torch.gather(order, 1, pick) + a
+        replacement = torch.gather(samples, 1, source[:, :, None].expand(-1, -1, d))
+        raised = torch.maximum(samples[:, a:b], lower)
+        replacement = torch.where((good > 0)[:, None, None], replacement, raised)
+        out[:, a:b] = torch.where(block_bad[:, :, None], replacement, samples[:, a:b])
+    return out, outside
+
+
+def posterior_columns(model, samples, *, seeds, quantiles, calibrate: bool = True):
     """Summary columns of model-space samples, computed on the samples' device.
 
-    Does what :meth:`~astro_galflow.models.GalflowModel.posterior_samples` and
-    :func:`~astro_galflow.table.add_parameter_columns` do to the samples — the card's
-    recalibration, the clip to the training range widened by
-    :data:`~astro_galflow.models.TAIL_CLIP_SIGMA`, the transform to physical units,
-    mean, standard deviation, quantiles and the ensemble's uncertainty split — without
-    the samples leaving the device.
+    Does what :func:`astro_galflow.posterior.postprocess` and
+    :func:`~astro_galflow.table.add_parameter_columns` do to the samples of rows inside
+    the training domain -- the truncation to the physical support
+    (:func:`truncate_to_support_torch`), the card's recalibration, the clip to the
+    training range widened by :data:`~astro_galflow.posterior.TAIL_CLIP_SIGMA`, the
+    transform to physical units, mean, standard deviation, quantiles and the ensemble's
+    uncertainty split -- without the samples leaving the device.
+
+    Not here: the domain check's tempering (:mod:`astro_galflow.domain`). Rows whose
+    ``model.domain.ood_score(features) > 0`` (computed on the host from the features, with
+    the ``ood_score`` column) must go through the host path.
 
     Parameters
     ----------
@@ -209,26 +269,39 @@ def posterior_columns(model, samples, *, quantiles, calibrate: bool = True) -> d
         Supplies the parameters, calibration, clip range and ensemble size.
     samples : torch.Tensor, shape (n, S, D)
         Model-space samples (a compiled sampler's output), on any device.
+    seeds : numpy.ndarray, shape (n,)
+        The rows' seeds (:func:`astro_galflow.noise.row_seeds`), for the support's choices.
     quantiles : sequence of float
     calibrate : bool
         Apply the card's calibration when it has one.
 
     Returns
     -------
-    dict of str to torch.Tensor
+    columns : dict of str to torch.Tensor
         ``{p}_mean``, ``{p}_std``, ``{p}_{pNN}`` (:func:`~astro_galflow.table.quantile_suffix`)
         and, for ensembles, ``{p}_std_aleatoric`` and ``{p}_std_epistemic``: float64
         ``(n,)`` tensors on the samples' device, in the parameters' physical units.
+    flags : torch.Tensor, shape (n,)
+        int64 ``OUTSIDE_PHYSICAL_SUPPORT`` bits to OR into ``posterior_flags``.
     """
     import torch
 
+    from astro_galflow.flags import PosteriorFlag
     from astro_galflow.heads.ensemble import member_blocks
     from astro_galflow.params import get_parameter
     from astro_galflow.posterior import TAIL_CLIP_SIGMA
+    from astro_galflow.support import NOTICEABLE_OUTSIDE, lower_bounds_in_model_space
     from astro_galflow.table import quantile_suffix
 
     n, s, _ = samples.shape
     device = samples.device
+    samples, outside = truncate_to_support_torch(
+        samples.to(torch.float32),
+        lower_bounds_in_model_space(model.parameters),
+        n_groups=model.n_members,
+        seeds=seeds,
+    )
+    flags = torch.where(outside > NOTICEABLE_OUTSIDE, int(PosteriorFlag.OUTSIDE_PHYSICAL_SUPPORT), 0)
     targets = model.card["targets"]
     lo_clip = np.asarray(targets["min"]) - TAIL_CLIP_SIGMA * np.asarray(targets["std"])
     hi_clip = np.asarray(targets["max"]) + TAIL_CLIP_SIGMA * np.asarray(targets["std"])
@@ -262,7 +335,7 @@ def posterior_columns(model, samples, *, quantiles, calibrate: bool = True) -> d
             means = torch.stack([drawn[:, a:b].mean(dim=1) for a, b in blocks], dim=1)
             columns[f"{name}_std_aleatoric"] = within.mean(dim=1).sqrt()
             columns[f"{name}_std_epistemic"] = means.var(dim=1, correction=0).sqrt()
-    return columns
+    return columns, flags
 
 
 def columns_to_host(columns: dict) -> dict[str, np.ndarray]:

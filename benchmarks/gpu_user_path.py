@@ -107,7 +107,8 @@ def main(argv=None) -> int:
             eps = device_row_noise(seeds[start:stop], s, d, device=args.device)
             with autocast:
                 samples = sampler(features_dev[start:stop], eps)
-            return columns_to_host(posterior_columns(model, samples.float(), quantiles=quantiles))
+            columns, _ = posterior_columns(model, samples.float(), seeds=seeds[start:stop], quantiles=quantiles)
+            return columns_to_host(columns)
 
     for precision in args.precision:
         torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"

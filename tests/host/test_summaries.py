@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from astro_galflow.flags import PosteriorFlag
 from astro_galflow.heads.ensemble import uncertainty_decomposition
 from astro_galflow.models import load_model
 from astro_galflow.noise import row_seeds
@@ -89,6 +90,30 @@ def test_device_noise_hash_is_splitmix64():
     assert [g % (1 << 64) for g in got] == [reference(v) for v in values]
 
 
+def test_support_truncation_keeps_each_member_s_draws():
+    from astro_galflow.summaries import truncate_to_support_torch
+    from astro_galflow.support import truncate_to_support
+
+    rng = np.random.default_rng(3)
+    samples = rng.normal(0.3, 0.5, size=(40, 90, 2)).astype(np.float32)
+    samples[5, 30:60, 0] = -1.0  # member 1 of row 5 entirely outside
+    lower = np.array([0.0, -np.inf])
+    seeds = row_seeds(np.arange(40), seed=2)
+    got, outside = truncate_to_support_torch(torch.from_numpy(samples), lower, n_groups=3, seeds=seeds)
+    got = got.numpy()
+    host, host_outside = truncate_to_support(samples, lower, n_groups=3, seeds=seeds)
+    np.testing.assert_allclose(outside.numpy(), host_outside)
+    assert (got[..., 0] >= 0).all()
+    for row in range(40):
+        for a, b in ((0, 30), (30, 60), (60, 90)):
+            inside = samples[row, a:b][(samples[row, a:b, 0] >= 0)]
+            if len(inside):
+                # every draw is one of the same member's draws inside the support
+                assert {tuple(x) for x in got[row, a:b]} <= {tuple(x) for x in inside}
+    # a member with no draw inside is raised to the bound, as on the host
+    np.testing.assert_array_equal(got[5, 30:60], host[5, 30:60])
+
+
 @pytest.fixture(scope="module")
 def photometry_model():
     return load_model("sim-photometry")
@@ -103,6 +128,23 @@ def host_run(photometry_model):
     posterior = photometry_model.posterior_samples(table, n_samples=600, seed=11, batch_size=24)
     features = photometry_model.features(table)
     return table, features, posterior
+
+
+def _plain_rows(model, features, model_space):
+    """Rows the host and device paths treat identically given the same draws: inside the
+    training domain (no tempering) and with no raw draw outside the physical support (whose
+    replacements are drawn from different streams on host and device)."""
+    from astro_galflow.support import lower_bounds_in_model_space
+
+    lower = lower_bounds_in_model_space(model.parameters).astype(np.float32)
+    plain = ~(model_space < lower).any(axis=2).any(axis=1)
+    if model.domain is not None:
+        plain &= ~(model.domain.ood_score(features) > 0)
+    return plain
+
+
+def _in_domain(model, features):
+    return np.ones(len(features), bool) if model.domain is None else ~(model.domain.ood_score(features) > 0)
 
 
 def _host_columns(model, posterior):
@@ -120,14 +162,21 @@ def test_device_columns_equal_host_columns_on_the_same_samples(photometry_model,
     table, features, posterior = host_run
     seeds = row_seeds(table["source_id"], 11)
     model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seeds=seeds, batch_size=24)
-    device = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=QUANTILES))
+    columns, flags = posterior_columns(
+        photometry_model, torch.from_numpy(model_space), seeds=seeds, quantiles=QUANTILES
+    )
+    device = columns_to_host(columns)
     host = _host_columns(photometry_model, posterior)
-    expected = {k for k in host if k != "oh_12_detectable_probability"}
+    expected = {k for k in host if k not in ("oh_12_detectable_probability", "ood_score")}
     assert set(device) == expected
+    plain = _plain_rows(photometry_model, features, model_space)
+    assert plain.sum() >= 8, "too few comparable rows for the test to mean anything"
     for name in expected:
         # the variance of three member means cancels: float32 ulps of expm1 show there
         rtol = 1e-3 if name.endswith("_std_epistemic") else 2e-5
-        np.testing.assert_allclose(device[name], host[name], rtol=rtol, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(device[name][plain], host[name][plain], rtol=rtol, atol=1e-6, err_msg=name)
+    support = int(PosteriorFlag.OUTSIDE_PHYSICAL_SUPPORT)
+    np.testing.assert_array_equal(flags.numpy() & support, posterior.flags & support)
 
 
 def test_device_noise_gives_the_host_posteriors(photometry_model, host_run):
@@ -136,12 +185,19 @@ def test_device_noise_gives_the_host_posteriors(photometry_model, host_run):
     n, d, s = len(features), len(photometry_model.parameters), 600
     sampler = photometry_model.samplers()["joint"]
     with torch.inference_mode():
-        noise = device_row_noise(row_seeds(table["source_id"], 11), s, d)
-        model_space = sampler(torch.from_numpy(features), noise)
-    device = columns_to_host(posterior_columns(photometry_model, model_space, quantiles=QUANTILES))
+        seeds = row_seeds(table["source_id"], 11)
+        model_space = sampler(torch.from_numpy(features), device_row_noise(seeds, s, d))
+    columns, _ = posterior_columns(photometry_model, model_space, seeds=seeds, quantiles=QUANTILES)
+    device = columns_to_host(columns)
     host = _host_columns(photometry_model, posterior)
+    # rows outside the training domain are tempered on the host only (the caller routes them there)
+    keep = _in_domain(photometry_model, features)
+    assert keep.sum() >= 12
+    device = {k: v[keep] for k, v in device.items()}
+    host = {k: v[keep] for k, v in host.items()}
+    n = int(keep.sum())
     for name in photometry_model.parameters:
-        drawn = posterior.samples[name]
+        drawn = posterior.samples[name][keep]
         for q in (0.16, 0.5, 0.84):
             column = f"{name}_{quantile_suffix(q)}"
             # distribution-free: where the device quantile falls among the host draws;
@@ -163,11 +219,13 @@ def test_ensemble_split_equals_host(photometry_model, host_run):
     table, features, posterior = host_run
     seeds = row_seeds(table["source_id"], 11)
     model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seeds=seeds, batch_size=24)
-    device = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=(0.5,)))
+    columns, _ = posterior_columns(photometry_model, torch.from_numpy(model_space), seeds=seeds, quantiles=(0.5,))
+    device = columns_to_host(columns)
+    plain = _plain_rows(photometry_model, features, model_space)
     for name in photometry_model.parameters:
         ale, epi = uncertainty_decomposition(posterior.samples[name].astype(np.float64), photometry_model.n_members)
-        np.testing.assert_allclose(device[f"{name}_std_aleatoric"], ale, rtol=2e-5, atol=1e-7)
-        np.testing.assert_allclose(device[f"{name}_std_epistemic"], epi, rtol=1e-3, atol=1e-6)
+        np.testing.assert_allclose(device[f"{name}_std_aleatoric"][plain], ale[plain], rtol=2e-5, atol=1e-7)
+        np.testing.assert_allclose(device[f"{name}_std_epistemic"][plain], epi[plain], rtol=1e-3, atol=1e-6)
 
 
 def test_uncalibrated_path(photometry_model, host_run):
@@ -175,11 +233,14 @@ def test_uncalibrated_path(photometry_model, host_run):
     raw = photometry_model.posterior_samples(table, n_samples=200, seed=4, batch_size=24, calibrate=False)
     seeds = row_seeds(table["source_id"], 4)
     model_space, _ = photometry_model.model_space_samples(features, n_samples=200, seeds=seeds, batch_size=24)
-    device = columns_to_host(
-        posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=(0.5,), calibrate=False)
+    columns, _ = posterior_columns(
+        photometry_model, torch.from_numpy(model_space), seeds=seeds, quantiles=(0.5,), calibrate=False
     )
+    device = columns_to_host(columns)
+    plain = _plain_rows(photometry_model, features, model_space)
     for name in photometry_model.parameters:
-        np.testing.assert_allclose(device[f"{name}_p50"], np.median(raw.samples[name], axis=1), rtol=2e-5, atol=1e-6)
+        median = np.median(raw.samples[name], axis=1)
+        np.testing.assert_allclose(device[f"{name}_p50"][plain], median[plain], rtol=2e-5, atol=1e-6)
 
 
 @pytest.mark.gpu
@@ -188,9 +249,16 @@ def test_cuda_columns_equal_cpu_columns(photometry_model, host_run):
     table, features, _ = host_run
     seeds = row_seeds(table["source_id"], 11)
     model_space, _ = photometry_model.model_space_samples(features, n_samples=600, seeds=seeds, batch_size=24)
-    cpu = columns_to_host(posterior_columns(photometry_model, torch.from_numpy(model_space), quantiles=QUANTILES))
-    gpu_columns = posterior_columns(photometry_model, torch.from_numpy(model_space).cuda(), quantiles=QUANTILES)
+    cpu_columns, cpu_flags = posterior_columns(
+        photometry_model, torch.from_numpy(model_space), seeds=seeds, quantiles=QUANTILES
+    )
+    cpu = columns_to_host(cpu_columns)
+    gpu_columns, gpu_flags = posterior_columns(
+        photometry_model, torch.from_numpy(model_space).cuda(), seeds=seeds, quantiles=QUANTILES
+    )
     assert all(v.device.type == "cuda" for v in gpu_columns.values())
+    # the support's choices come from integer hashes: the same on both devices
+    assert torch.equal(gpu_flags.cpu(), cpu_flags)
     gpu = columns_to_host(gpu_columns)
     for name in cpu:
         np.testing.assert_allclose(gpu[name], cpu[name], rtol=1e-4, atol=1e-5, err_msg=name)
