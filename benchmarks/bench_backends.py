@@ -139,7 +139,6 @@ def flops_per_galaxy(n_samples: int) -> dict:
 def _make_runner(spec: dict):
     import torch
 
-    from astro_galflow.backends.selection import builtin_backend_class
     from astro_galflow.cutouts import asinh_scale
 
     torch.set_num_threads(spec["threads"])
@@ -155,10 +154,13 @@ def _make_runner(spec: dict):
         flow = OnnxRuntimeSampler(graph, threads=spec["threads"], rows_per_call=spec["rows_per_call"])
         encoder = OnnxRuntimeEncoder(spec["encoder_onnx"], threads=spec["threads"])
     else:
+        from astro_galflow.backends.compiled import CompileBackend
+        from astro_galflow.backends.eager import EagerBackend
         from astro_galflow.backends.encoder import EncoderFeatures
 
         options = {"threads": spec["threads"]}
-        flow = builtin_backend_class(backend)(options).compile(sampler, None, "cpu")
+        backend_class = {"eager": EagerBackend, "compile": CompileBackend}[backend]
+        flow = backend_class(options).compile(sampler, None, "cpu")
         module = EncoderFeatures(vae).eval()
         if backend == "compile":
             module = torch.compile(module)

@@ -28,36 +28,41 @@ class EncoderFeatures(nn.Module):
 class OnnxRuntimeEncoder:
     """Callable ``images -> features`` running an exported encoder in ONNX Runtime.
 
+    Like :class:`~astro_galflow.backends.onnxruntime.OnnxRuntimeSampler`, each call runs
+    on one thread and ``threads`` threads feed the session disjoint chunks of images.
+
     Parameters
     ----------
     model : bytes or str
         From :func:`astro_galflow.backends.export.export_encoder`.
     threads : int
-        ORT intra-op threads.
+        Threads feeding the session in parallel.
     images_per_call : int
         Images per ORT call (bounds the memory of the convolution activations).
     """
 
-    def __init__(self, model, threads: int = 1, images_per_call: int = 64):
+    def __init__(self, model, threads: int = 1, images_per_call: int = 32):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        from astro_galflow.backends.onnxruntime import ChunkRunner, session_options
+
+        self.session = ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
         self.images_per_call = int(images_per_call)
+        self._runner = ChunkRunner(threads)
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         import numpy as np
 
         array = np.ascontiguousarray(images.detach().to("cpu", torch.float32).numpy())
-        parts = [
-            self.session.run(None, {"images": array[start : start + self.images_per_call]})[0]
-            for start in range(0, len(array), self.images_per_call)
-        ]
-        return torch.from_numpy(np.concatenate(parts)) if parts else torch.empty((0, 0))
+        parts = {}
+
+        def work(start, stop):
+            parts[start] = self.session.run(None, {"images": array[start:stop]})[0]
+
+        self._runner(len(array), self.images_per_call, work)
+        if not parts:
+            return torch.empty((0, 0))
+        return torch.from_numpy(np.concatenate([parts[k] for k in sorted(parts)]))
 
 
 def eager_encoder(encoder, device: str):

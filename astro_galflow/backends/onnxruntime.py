@@ -5,6 +5,14 @@ reach a larger fraction of the machine's matmul rate than the torch build we shi
 and feeding a few galaxies per call keeps the ``[rows x hidden]`` intermediates of every
 coupling in cache instead of streaming fresh 100 MB tensors through memory. Outputs are
 written straight into one preallocated array through ORT's I/O binding.
+
+Cores are used by data parallelism, not by ORT's intra-op threads: the session runs each
+call on the calling thread (``intra_op_num_threads = 1``) and ``threads`` Python threads
+feed it disjoint chunks of galaxies (ORT releases the GIL while it runs). The flow's
+GEMMs are small (a few thousand rows by 64); splitting each of them across an intra-op
+pool costs a synchronisation per operator, about 1,500 of them per call for the shipped
+ensembles, and on a shared machine a descheduled pool thread stalls every one of them
+(``benchmarks/bench_user_path.py`` and the docs' benchmark page measure the difference).
 """
 
 from __future__ import annotations
@@ -13,11 +21,53 @@ from pathlib import Path
 
 from astro_galflow.backends.base import Backend, BackendUnavailable
 
-__all__ = ["OnnxRuntimeBackend", "OnnxRuntimeSampler", "DEFAULT_ROWS_PER_CALL"]
+__all__ = ["OnnxRuntimeBackend", "OnnxRuntimeSampler", "DEFAULT_ROWS_PER_CALL", "session_options", "ChunkRunner"]
 
-#: Samples (matmul rows) per ORT call: small enough that a coupling's hidden activations
-#: stay in L2 cache, large enough that the per-call overhead is a few percent (benchmark).
-DEFAULT_ROWS_PER_CALL = 2048
+#: Matmul rows per ORT call and per sampler group (ensemble member): galaxies are fed
+#: ``rows_per_call * groups // S`` at a time. Throughput is flat from about 2,000 to
+#: 8,000 rows; below it the per-operator overhead of the ~1,500-node graphs shows.
+DEFAULT_ROWS_PER_CALL = 4096
+
+
+def session_options():
+    """ORT session options of the built-in CPU sessions: one thread per call, sequential."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return options
+
+
+class ChunkRunner:
+    """Runs ``work(start, stop)`` over ``[0, n)`` in chunks on ``threads`` threads.
+
+    Chunks are fixed by ``step`` alone, so results do not depend on ``threads``.
+    The pool is created on first use and reused.
+    """
+
+    def __init__(self, threads: int):
+        self.threads = max(1, int(threads))
+        self._pool = None
+
+    def __call__(self, n: int, step: int, work) -> None:
+        starts = range(0, n, max(1, int(step)))
+        if self.threads == 1 or len(starts) == 1:
+            for start in starts:
+                work(start, min(n, start + step))
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="galflow-ort")
+        # list() re-raises the first exception a chunk raised
+        list(self._pool.map(lambda start: work(start, min(n, start + step)), starts))
+
+    def __getstate__(self):
+        return {"threads": self.threads, "_pool": None}
 
 
 class OnnxRuntimeSampler:
@@ -28,24 +78,30 @@ class OnnxRuntimeSampler:
     model : bytes or str or pathlib.Path
         Serialized ONNX sampler (see :func:`astro_galflow.backends.export.export_sampler`).
     threads : int
-        ORT intra-op threads.
+        Threads feeding the session chunks of galaxies in parallel (each call runs on
+        one thread; see the module docstring).
     rows_per_call : int
-        Galaxies are fed in chunks of ``max(1, rows_per_call // S)``.
+        Matmul rows per call and per group: galaxies are fed in chunks of
+        ``max(1, rows_per_call * groups // S)``.
+    groups : int
+        Independent sub-samplers that split the ``S`` samples of a galaxy between them
+        (the members of an :class:`~astro_galflow.heads.ensemble.EnsembleSampler`): each
+        runs ``S / groups`` rows per galaxy.
     """
 
-    def __init__(self, model, threads: int = 1, rows_per_call: int = DEFAULT_ROWS_PER_CALL):
+    def __init__(self, model, threads: int = 1, rows_per_call: int = DEFAULT_ROWS_PER_CALL, groups: int = 1):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
         source = str(model) if isinstance(model, Path) else model
-        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(source, session_options(), providers=["CPUExecutionProvider"])
         self.rows_per_call = int(rows_per_call)
+        self.groups = max(1, int(groups))
         self.threads = int(threads)
+        self._runner = ChunkRunner(self.threads)
+
+    def galaxies_per_call(self, n_samples: int) -> int:
+        """Galaxies per ORT call at ``n_samples`` samples each."""
+        return max(1, self.rows_per_call * self.groups // max(int(n_samples), 1))
 
     def __call__(self, context, eps):
         import numpy as np
@@ -55,10 +111,9 @@ class OnnxRuntimeSampler:
         eps_np = np.ascontiguousarray(eps.detach().to("cpu", torch.float32).numpy())
         n, s, d = eps_np.shape
         out = np.empty((n, s, d), dtype=np.float32)
-        step = max(1, self.rows_per_call // max(s, 1))
-        binding = self.session.io_binding()
-        for start in range(0, n, step):
-            stop = min(n, start + step)
+
+        def work(start, stop):
+            binding = self.session.io_binding()
             binding.bind_cpu_input("context", context_np[start:stop])
             binding.bind_cpu_input("eps", eps_np[start:stop])
             # A slice along axis 0 of a C-contiguous array is contiguous: ORT writes the
@@ -66,17 +121,17 @@ class OnnxRuntimeSampler:
             chunk = out[start:stop]
             binding.bind_output("samples", "cpu", 0, np.float32, list(chunk.shape), chunk.ctypes.data)
             self.session.run_with_iobinding(binding)
-            binding.clear_binding_inputs()
-            binding.clear_binding_outputs()
+
+        self._runner(n, self.galaxies_per_call(s), work)
         return torch.from_numpy(out).to(eps.device)
 
 
 class OnnxRuntimeBackend(Backend):
     """Run samplers through ONNX Runtime on the CPU.
 
-    Options (:class:`~astro_galflow.config.BackendSettings`): ``threads`` (default
-    ``torch.get_num_threads()``), ``rows_per_call`` (default
-    :data:`DEFAULT_ROWS_PER_CALL`), ``onnx_cache_dir`` (where exports are cached, keyed by
+    Options (:class:`~astro_galflow.config.BackendSettings`): ``threads`` (threads feeding
+    the session, default ``torch.get_num_threads()``), ``rows_per_call`` (default
+    :data:`DEFAULT_ROWS_PER_CALL`, counted per ensemble member), ``onnx_cache_dir`` (where exports are cached, keyed by
     weights hash and library versions; ``""`` disables; default
     :func:`~astro_galflow.backends.export_cache.default_cache_dir`),
     ``restructure`` (default True: export the
@@ -93,12 +148,11 @@ class OnnxRuntimeBackend(Backend):
     def available(cls, device: str = "cpu") -> bool:
         if not super().available(device):
             return False
-        try:
-            import onnxruntime  # noqa: F401
-            import onnxscript  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        import importlib.util
+
+        # found, not imported: importing onnxscript (the exporter's) takes 1-3 s of every
+        # run, and a run whose exports are cached never calls it
+        return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnxscript"))
 
     @classmethod
     def versions(cls) -> dict[str, str]:
@@ -139,7 +193,10 @@ class OnnxRuntimeBackend(Backend):
             return export_sampler(restructure(sampler) if fast else sampler, example, path)
 
         return open_cached(
-            key, export, cache_dir, lambda graph: OnnxRuntimeSampler(graph, threads=threads, rows_per_call=rows)
+            key,
+            export,
+            cache_dir,
+            lambda graph: OnnxRuntimeSampler(graph, threads=threads, rows_per_call=rows, groups=_groups(sampler)),
         )
 
     def compile_encoder(self, encoder, example_inputs, device: str = "cpu"):
@@ -147,6 +204,12 @@ class OnnxRuntimeBackend(Backend):
         from astro_galflow.backends.encoder import onnxruntime_encoder
 
         return onnxruntime_encoder(encoder, example_inputs[0], self.options)
+
+
+def _groups(sampler) -> int:
+    # an ensemble splits each galaxy's samples between its members (heads/ensemble.py)
+    members = getattr(sampler, "members", None)
+    return len(members) if members is not None else 1
 
 
 def _exportable_example(example_inputs):

@@ -73,6 +73,43 @@ def test_versions():
     assert all(versions.values())
 
 
-def test_sampler_threads(exported):
+def test_sampler_threads_feed_one_threaded_calls(case, exported):
+    # cores are used by data parallelism: each ORT call runs on its caller's thread
     sampler = OnnxRuntimeSampler(exported, threads=2, rows_per_call=8)
-    assert sampler.session.get_session_options().intra_op_num_threads == 2
+    assert sampler.session.get_session_options().intra_op_num_threads == 1
+    single = OnnxRuntimeSampler(exported, threads=1, rows_per_call=8)
+    context, eps = case.inputs(7, 5)
+    # chunks depend on rows_per_call alone, so the thread count cannot change a sample
+    assert torch.equal(sampler(context, eps), single(context, eps))
+
+
+def test_rows_per_call_counts_per_ensemble_member(exported):
+    sampler = OnnxRuntimeSampler(exported, rows_per_call=4096, groups=3)
+    assert sampler.galaxies_per_call(1000) == 12
+    assert OnnxRuntimeSampler(exported, rows_per_call=4096).galaxies_per_call(1000) == 4
+    assert sampler.galaxies_per_call(100_000) == 1
+
+
+def test_backend_counts_ensemble_members(small_flow, tmp_path):
+    from astro_galflow.heads.ensemble import EnsembleSampler
+
+    ensemble = EnsembleSampler([small_flow.module, small_flow.module]).eval()
+    compiled = OnnxRuntimeBackend({"onnx_cache_dir": str(tmp_path), "threads": 2}).compile(
+        ensemble, small_flow.inputs(2, 4)
+    )
+    assert compiled.groups == 2
+    context, eps = small_flow.inputs(5, 6)
+    with torch.inference_mode():
+        assert_parity(compiled(context, eps), ensemble(context, eps))
+
+
+def test_available_does_not_import_the_exporter():
+    # a run with cached exports never exports: it must not pay for importing onnxscript
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend as B; "
+        "assert B.available('cpu'); assert 'onnxscript' not in sys.modules, 'imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
