@@ -19,6 +19,12 @@ Steps, each skipped when its output already exists (so an interrupted run resume
 5. with ``--install``, copy both model directories (without checkpoints) into
    ``astro_galflow/data/models/``.
 
+``--models sim-photometry`` trains the photometry-only model alone (the survey is then
+simulated without cutouts, which is most of the time saved); ``--vae-from DIR`` reuses
+a trained VAE directory (``card.json`` + ``vae.safetensors``) instead of training one.
+The survey comes from the default simulator, whose photometry is mapped onto real SDSS
+photometry (:mod:`astro_galflow.simulation.empirical`).
+
 The test split (15 %, by hash of ``source_id``) is never seen by any stage; ``galflow
 evaluate`` reports on it.
 """
@@ -68,9 +74,7 @@ def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
 
 def main(argv=None) -> int:
     """Run the recipe; returns an exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python studies/ship_sim_models.py", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python studies/ship_sim_models.py", description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, required=True, help="working folder (simulated survey, checkpoints)")
     parser.add_argument("--n", type=int, default=20000, help="simulated galaxies")
     parser.add_argument("--seed", type=int, default=2026)
@@ -80,6 +84,10 @@ def main(argv=None) -> int:
     parser.add_argument("--ensemble", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--install", action="store_true", help="copy the models into astro_galflow/data/models")
+    parser.add_argument(
+        "--models", default="sim-default,sim-photometry", help="comma-separated models to train (default: both)"
+    )
+    parser.add_argument("--vae-from", type=Path, help="reuse this trained VAE directory instead of training one")
     args = parser.parse_args(argv)
 
     import torch
@@ -93,8 +101,13 @@ def main(argv=None) -> int:
     catalog = work / "train.fits"
     command = " ".join(["python studies/ship_sim_models.py", *(argv if argv is not None else sys.argv[1:])])
 
+    wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - {"sim-default", "sim-photometry"})
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; choose from sim-default, sim-photometry")
+    images = "sim-default" in wanted
     if not catalog.exists():
-        _log(f"simulating {args.n} galaxies")
+        _log(f"simulating {args.n} galaxies" + ("" if images else " (no cutouts)"))
         subprocess.run(
             [
                 sys.executable,
@@ -106,11 +119,12 @@ def main(argv=None) -> int:
                 str(args.n),
                 "--seed",
                 str(args.seed),
+                *([] if images else ["--no-images"]),
             ],
             check=True,
         )
-    vae_dir = work / "vae"
-    if not (vae_dir / "card.json").exists():
+    vae_dir = args.vae_from or work / "vae"
+    if images and not (vae_dir / "card.json").exists():
         _log("training the VAE")
         train_vae(
             _vae_subset(catalog, args.vae_rows),
@@ -124,8 +138,9 @@ def main(argv=None) -> int:
             log=_log,
         )
     models = {
-        "sim-default": {"vae_dir": vae_dir},
-        "sim-photometry": {"vae_dir": None},
+        name: extra
+        for name, extra in (("sim-default", {"vae_dir": vae_dir}), ("sim-photometry", {"vae_dir": None}))
+        if name in wanted
     }
     for name, extra in models.items():
         out = work / name
