@@ -21,7 +21,8 @@ Steps, each skipped when its output already exists (so an interrupted run resume
 
 ``--models sim-photometry`` trains the photometry-only model alone (the survey is then
 simulated without cutouts, which is most of the time saved); ``--vae-from DIR`` reuses
-a trained VAE directory (``card.json`` + ``vae.safetensors``) instead of training one.
+the frozen VAE of an image-model directory (e.g. the shipped ``sim-default``) instead of
+training one, for when the images did not change.
 The survey comes from the default simulator, whose photometry is mapped onto real SDSS
 photometry (:mod:`astro_galflow.simulation.empirical`).
 
@@ -61,6 +62,26 @@ def _vae_subset(catalog: Path, rows: int) -> Path:
     return subset
 
 
+def _vae_of_model(model_dir: Path, vae_dir: Path) -> Path:
+    """A VAE directory (what ``train_vae`` writes) holding the frozen VAE of a shipped image model."""
+    card = json.loads((model_dir / "card.json").read_text())
+    image = card["architecture"]["image"]
+    vae_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model_dir / "vae.safetensors", vae_dir / "vae.safetensors")
+    vae_card = {
+        "architecture": {
+            "n_bands": len(image["bands"]),
+            "latent_dim": image["latent_dim"],
+            "channels": image["channels"],
+        },
+        "image": {k: image[k] for k in ("bands", "pixel_scale_arcsec", "scaling")},
+        "sha256": {"vae.safetensors": card["sha256"]["vae.safetensors"]},
+        "origin": f"VAE of {model_dir}",
+    }
+    (vae_dir / "card.json").write_text(json.dumps(vae_card, indent=1) + "\n")
+    return vae_dir
+
+
 def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
     from astro_galflow.evaluation.calibrate import fit_calibration, write_calibration
     from astro_galflow.evaluation.evaluate import read_labelled_catalog
@@ -87,7 +108,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--models", default="sim-default,sim-photometry", help="comma-separated models to train (default: both)"
     )
-    parser.add_argument("--vae-from", type=Path, help="reuse this trained VAE directory instead of training one")
+    parser.add_argument("--vae-from", type=Path, help="reuse the VAE of this image-model directory (e.g. sim-default)")
     args = parser.parse_args(argv)
 
     import torch
@@ -123,7 +144,10 @@ def main(argv=None) -> int:
             ],
             check=True,
         )
-    vae_dir = args.vae_from or work / "vae"
+    vae_dir = work / "vae"
+    if args.vae_from is not None and not (vae_dir / "card.json").exists():
+        # Keep the shipped VAE when the images did not change, retraining only the heads.
+        _vae_of_model(args.vae_from, vae_dir)
     if images and not (vae_dir / "card.json").exists():
         _log("training the VAE")
         train_vae(
