@@ -57,6 +57,7 @@ __all__ = [
     "INTRINSIC_SCATTER",
     "scatter_colours",
     "load_model",
+    "model_arrays",
     "map_colours",
     "magnitude_errors",
     "draw_ebv",
@@ -80,11 +81,15 @@ _LEVELS = np.linspace(0.0, 1.0, 101)
 _MAG_BIN = 0.25
 
 
+def model_arrays(fitted: dict) -> dict:
+    """A fitted model (lists, as :func:`fit` returns and the JSON file holds) as numpy arrays."""
+    return {k: (np.asarray(v, float) if isinstance(v, list) else v) for k, v in fitted.items()}
+
+
 @lru_cache(maxsize=1)
 def load_model(path=MODEL_FILE) -> dict:
-    """The fitted model as numpy arrays."""
-    raw = json.loads(Path(path).read_text())
-    return {k: (np.asarray(v, float) if isinstance(v, list) else v) for k, v in raw.items()}
+    """The shipped fitted model as numpy arrays."""
+    return model_arrays(json.loads(Path(path).read_text()))
 
 
 def _colour_shift_at_bin(model, k, colour_index, values):
