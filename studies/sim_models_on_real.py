@@ -66,9 +66,14 @@ def redshift_metrics(model, table, *, n_samples: int, seed: int, calibrate: bool
 
 def real_redshift_calibration(model, val_rows, *, n_samples: int, seed: int):
     """A copy of ``model`` whose redshift calibration map is refitted on real ``val_rows``."""
-    from astro_galflow.calibration import QuantileRecalibration
+    from astro_galflow.calibration import MIN_ROWS, QuantileRecalibration
     from astro_galflow.evaluation import metrics as M
+    from astro_galflow.exceptions import InputError
 
+    if len(val_rows) < MIN_ROWS:
+        raise InputError(
+            f"real redshift calibration needs at least {MIN_ROWS} rows with a redshift, got {len(val_rows)}"
+        )
     raw = model.posterior_samples(val_rows, n_samples=n_samples, seed=seed, calibrate=False).samples["redshift"]
     pit = M.pit_values(np.asarray(val_rows["redshift"], dtype=np.float64), raw.astype(np.float64))
     fitted = QuantileRecalibration.from_pit({"redshift": pit})
