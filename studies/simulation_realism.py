@@ -138,9 +138,7 @@ def realism(sim: dict, real: dict, *, seed: int = 0, per_feature: bool = True, m
     out["median_sim"] = {k: round(float(np.median(sim[k])), 4) for k in FEATURES}
     out["median_real"] = {k: round(float(np.median(real[k])), 4) for k in FEATURES}
     if per_feature:
-        out["auc_single_feature"] = {
-            k: round(_cv_auc(*matrix((k,)), seed, max_iter=max_iter)[0], 4) for k in FEATURES
-        }
+        out["auc_single_feature"] = {k: round(_cv_auc(*matrix((k,)), seed, max_iter=max_iter)[0], 4) for k in FEATURES}
     return out
 
 
