@@ -2,8 +2,9 @@
 
 Galaxies are drawn from the stellar mass function in the comoving volume out to
 z = 0.3 (Planck 2018 cosmology, :data:`astropy.cosmology.Planck18`), given a star
-formation rate, bulge + disk stellar populations, colours through the SDSS filters and
-sizes, observed with SDSS photometric noise, and kept when the observed r magnitude is
+formation rate, bulge + disk stellar populations, colours through the SDSS filters
+(mapped onto real SDSS colours, :mod:`~astro_galflow.simulation.empirical`) and sizes,
+observed with the real SDSS error model and Galactic-extinction residuals, and kept when the observed r magnitude is
 brighter than the Main Galaxy Sample limit r < 17.77 (Strauss et al. 2002, AJ 124,
 1810). Everything follows from one :class:`numpy.random.Generator`.
 """
@@ -14,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from astro_galflow.simulation import lines, morphology, photometry, relations, sed
+from astro_galflow.simulation import empirical, lines, morphology, photometry, relations, sed
 from astro_galflow.simulation.footprint import sample_positions
 
 __all__ = ["MGS_R_LIMIT", "Z_MIN", "Z_MAX", "M_SUN_R", "draw_population", "mass_to_light_r"]
@@ -115,7 +116,7 @@ def _component_fluxes(grid, log_mass, t, z, dm):
     return photometry.mag_to_nmgy(abs_r + dm)[:, None] * grid.band_flux(w, z)
 
 
-def _draw_batch(rng, sampler, grid, m):
+def _draw_batch(rng, sampler, grid, m, map_colours=True):
     z, log_mstar = sampler.draw(rng, m)
     quenched = rng.random(m) < relations.quenched_fraction(log_mstar)
     log_ms = relations.main_sequence_log_sfr(log_mstar, _interp("age_gyr", z))
@@ -158,8 +159,14 @@ def _draw_batch(rng, sampler, grid, m):
         rng.normal(0.0, 1.0, m) * relations.size_scatter_ln(log_mstar, quenched)
     )
     hlr = r_kpc / (_interp("d_ang_mpc", z) * 1e3) * 206264.806
-    errors = np.stack([photometry.flux_error_nmgy(flux[:, b], hlr, band) for b, band in enumerate(_BANDS)], axis=1)
-    observed = flux + rng.normal(0.0, 1.0, flux.shape) * errors
+    if map_colours:
+        f_bulge, f_disk, flux, errors, residual_dust, ebv_sfd = _sdss_photometry(rng, z, f_bulge, f_disk)
+    else:
+        # The template photometry alone, with the physical error model: what the
+        # empirical maps are fitted to (astro_galflow.simulation.empirical).
+        errors = np.stack([photometry.flux_error_nmgy(flux[:, b], hlr, band) for b, band in enumerate(_BANDS)], axis=1)
+        residual_dust, ebv_sfd = np.ones_like(flux), np.zeros(m)
+    observed = (flux + rng.normal(0.0, 1.0, flux.shape) * errors) * residual_dust
     r = _BANDS.index("r")
     petrosian = _PETROSIAN_BULGE * f_bulge[:, r] + _PETROSIAN_DISK * f_disk[:, r]
     keep = observed[:, r] * petrosian / flux[:, r] > photometry.mag_to_nmgy(MGS_R_LIMIT)
@@ -176,8 +183,37 @@ def _draw_batch(rng, sampler, grid, m):
         "flux_err": errors,
         "half_light_radius": hlr,
         "half_light_radius_kpc": r_kpc,
+        "ebv_sfd": ebv_sfd,
     }
     return {k: v[keep] for k, v in batch.items()}
+
+
+def _sdss_photometry(rng, z, f_bulge, f_disk):
+    """Real-SDSS colours, errors and Galactic-dust residuals (:mod:`~.empirical`) of template fluxes.
+
+    Returns the rescaled bulge, disk and total true fluxes, the flux errors, the factor
+    the residual of the SFD extinction correction multiplies observed fluxes by, and the
+    map ``E(B-V)``.
+    """
+    model = empirical.load_model()
+    flux = f_bulge + f_disk
+    offsets = np.array([photometry.SDSS_MINUS_AB[b] for b in _BANDS])
+    mags = photometry.nmgy_to_mag(flux) + offsets
+    colours = empirical.map_colours(model, z, empirical.scatter_colours(rng, mags[:, :-1] - mags[:, 1:]))
+    new = np.empty_like(mags)
+    new[:, 2] = mags[:, 2]
+    new[:, 1] = new[:, 2] + colours[:, 1]
+    new[:, 0] = new[:, 1] + colours[:, 0]
+    new[:, 3] = new[:, 2] - colours[:, 2]
+    new[:, 4] = new[:, 3] - colours[:, 3]
+    # Bulge and disk keep their shares of each band, so r-band structure is unchanged.
+    scale = 10.0 ** (-0.4 * (new - mags))
+    f_bulge, f_disk = f_bulge * scale, f_disk * scale
+    flux = f_bulge + f_disk
+    errors = empirical.magnitude_errors(rng, model, new) * flux / (2.5 / np.log(10.0))
+    ebv_map, ebv_true = empirical.draw_ebv(rng, model, len(z))
+    residual = 10.0 ** (-0.4 * empirical.SF11_COEFFICIENTS[None, :] * (ebv_true - ebv_map)[:, None])
+    return f_bulge, f_disk, flux, errors, residual, ebv_map
 
 
 def _add_structure(rng, g):
@@ -217,7 +253,7 @@ def _add_spectroscopy(rng, g):
     g["metallicity_detectable"], _ = lines.metallicity_detectable(rng, true, lines.line_errors(fiber_r, g["redshift"]))
 
 
-def draw_population(n: int, rng, *, footprint=None) -> dict[str, np.ndarray]:
+def draw_population(n: int, rng, *, footprint=None, map_colours: bool = True) -> dict[str, np.ndarray]:
     """Draw ``n`` galaxies that pass the Main Galaxy Sample selection.
 
     Parameters
@@ -229,6 +265,11 @@ def draw_population(n: int, rng, *, footprint=None) -> dict[str, np.ndarray]:
     footprint : tuple of 4 float, optional
         ``(ra_min, ra_max, dec_min, dec_max)`` in degrees; default
         :data:`~astro_galflow.simulation.footprint.DEFAULT_FOOTPRINT`.
+    map_colours : bool
+        Give the galaxies real-SDSS colours, magnitude errors and Galactic-dust residuals
+        (:mod:`~astro_galflow.simulation.empirical`; the default). False keeps the bare
+        template colours and the physical error model of
+        :mod:`~astro_galflow.simulation.photometry`: what the empirical maps are fitted to.
 
     Returns
     -------
@@ -242,7 +283,7 @@ def draw_population(n: int, rng, *, footprint=None) -> dict[str, np.ndarray]:
     have = 0
     batch = max(2048, 3 * n)
     while have < n:
-        part = _draw_batch(rng, sampler, grid, batch)
+        part = _draw_batch(rng, sampler, grid, batch, map_colours)
         parts.append(part)
         have += len(part["redshift"])
     g = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}

@@ -45,6 +45,8 @@ def _build_table(g: dict, *, seed: int, footprint) -> QTable:
     table["disk_axis_ratio"] = g["disk_axis_ratio"]
     table["bulge_axis_ratio"] = g["bulge_axis_ratio"]
     table["position_angle"] = g["position_angle"] * u.deg
+    # SFD E(B-V) of the drawn sight line: the magnitudes are already corrected with it.
+    table["ebv_sfd"] = g["ebv_sfd"] * u.mag
     for b, band in enumerate(BANDS):
         table[f"flux_true_{band}"] = g["flux_true"][:, b] * u.nanomaggy
     for b, band in enumerate(BANDS):
