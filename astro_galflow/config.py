@@ -31,9 +31,10 @@ class BackendSettings:
     Parameters
     ----------
     threads : int, optional
-        Intra-op threads of ONNX Runtime sessions (default: torch's thread count).
+        Threads feeding one-thread ONNX Runtime calls with separate chunks of galaxies
+        (default: torch's thread count).
     rows_per_call : int, optional
-        Galaxies per ONNX Runtime call (default: the backend's measured best).
+        Galaxies per ONNX Runtime call and ensemble member (default: the backend's measured best).
     restructure : bool
         Export/capture the restructured sampler graph (context projections hoisted out of
         the sample axis); False runs the plain graph (for comparisons).
@@ -42,6 +43,13 @@ class BackendSettings:
     onnx_cache_dir : str, optional
         Folder of the ONNX export cache; ``""`` disables the cache (export in memory);
         None (default) uses ``$GALFLOW_CACHE_DIR`` or astropy's cache folder.
+    device_summaries : bool, optional
+        Draw the noise, post-process the samples and reduce them to the summary columns on
+        the device the sampler runs on, copying back only the summaries
+        (:mod:`astro_galflow.summaries`). None (default): on for CUDA devices. Runs that
+        need the samples on the host (``--store-samples``, compact PDFs) use the host path.
+        With it, ``galflow_summarize_posterior`` is not called (the samples never reach
+        the host).
     """
 
     threads: int | None = None
@@ -49,6 +57,7 @@ class BackendSettings:
     restructure: bool = True
     compile_mode: str | None = None
     onnx_cache_dir: str | None = None
+    device_summaries: bool | None = None
 
     def __post_init__(self):
         _positive_or_none("threads", self.threads)

@@ -291,13 +291,20 @@ class GalflowModel:
                 eps = row_noise(seeds[start:stop], n_samples, d)
                 out[start:stop] = _to_numpy(sampler(x, eps))
                 if detect is not None:
-                    # a backend may have moved the (shared) member modules to its device
-                    probs = [
-                        m.network.detectable_probability(m.standardise(x.to(_device_of(m)))).cpu()
-                        for m in self._members
-                    ]
-                    detect[start:stop] = torch.stack(probs).mean(0).numpy()
+                    detect[start:stop] = self.detectable_probability(features[start:stop])
         return out, detect
+
+    def detectable_probability(self, features: np.ndarray) -> np.ndarray | None:
+        """P(measurable metallicity) ``(n,)`` float32 averaged over the members, or None without a classifier."""
+        import torch
+
+        if not self._has_detectability:
+            return None
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+        with torch.inference_mode():
+            # a backend may have moved the (shared) member modules to its device
+            probs = [m.network.detectable_probability(m.standardise(x.to(_device_of(m)))).cpu() for m in self._members]
+        return torch.stack(probs).mean(0).numpy().astype(np.float32)
 
     @property
     def extra_columns(self) -> list[str]:

@@ -37,7 +37,14 @@ from astro_galflow.inputs import as_qtable, check_columns, column_values, flag_c
 from astro_galflow.params import get_parameter
 from astro_galflow.registry import RegistryError
 from astro_galflow.sources.base import BandMismatchError
-from astro_galflow.table import add_parameter_columns, describe_columns, new_posterior_table, validate_posterior_table
+from astro_galflow.table import (
+    add_parameter_columns,
+    add_summary_columns,
+    describe_columns,
+    new_posterior_table,
+    quantile_suffix,
+    validate_posterior_table,
+)
 
 __all__ = ["InferenceRun", "CatalogInput", "BLOCKING_FLAGS", "read_input_table"]
 
@@ -130,6 +137,7 @@ class InferenceRun:
         self._pm, self._model, self._source = pm, model, source
         self.compiled: dict = {}
         self.survey_hint = None
+        self.device_summaries = False
         self._started = False
 
     # -- life --------------------------------------------------------------------------
@@ -156,6 +164,11 @@ class InferenceRun:
         if self.source is None and self.config.source:
             self.source = self.registries.sources.get(self.config.source)()
         self.check_source()
+        wanted = self.config.backend_settings.device_summaries
+        if wanted is None:
+            wanted = str(self.config.device).startswith("cuda")
+        # the samples must reach the host for stored samples and compact PDFs
+        self.device_summaries = bool(wanted) and not self.config.store_samples and self.config.compact_pdf is None
         self.pm.hook.galflow_configure.call_historic(kwargs={"config": self.config})
         self._started = True
         try:
@@ -363,9 +376,16 @@ class InferenceRun:
         flags[~usable] |= int(PosteriorFlag.NO_POSTERIOR)
 
         n, s = len(table), config.n_samples
-        samples = {name: np.full((n, s), np.nan, dtype=np.float32) for name in model.parameters}
         extra = {name: np.full(n, np.nan, dtype=np.float32) for name in getattr(model, "extra_columns", ())}
         rows = np.flatnonzero(usable)
+        if self.device_summaries:
+            sub_cutouts = (
+                None
+                if cutout_rows is None or not rows.size
+                else np.asarray(cutouts[cutout_rows[rows]], dtype=np.float32)
+            )
+            return self._device_table(table, rows, sub_cutouts, flags, extra)
+        samples = {name: np.full((n, s), np.nan, dtype=np.float32) for name in model.parameters}
         if rows.size:
             sub_cutouts = None if cutout_rows is None else np.asarray(cutouts[cutout_rows[rows]], dtype=np.float32)
             posterior = model.posterior_samples(
@@ -385,13 +405,7 @@ class InferenceRun:
                 extra[name][rows] = values
             flags[rows] |= np.asarray(posterior.flags, dtype=np.int64)
 
-        out = new_posterior_table(
-            source_id=table["source_id"],
-            survey=self._survey(table),
-            ra_deg=column_values(table, "ra", u.deg),
-            dec_deg=column_values(table, "dec", u.deg),
-            flags=flags,
-        )
+        out = self._new_table(table, flags)
         for name in model.parameters:
             spec = get_parameter(name)
             add_parameter_columns(
@@ -402,14 +416,102 @@ class InferenceRun:
                     column = f"{name}_{suffix}"
                     out[column] = values if unit is None else np.asarray(values) * unit
                     out[column].info.description = description
+        return self._finish_table(out, extra)
+
+    def _new_table(self, table, flags) -> QTable:
+        return new_posterior_table(
+            source_id=table["source_id"],
+            survey=self._survey(table),
+            ra_deg=column_values(table, "ra", u.deg),
+            dec_deg=column_values(table, "dec", u.deg),
+            flags=flags,
+        )
+
+    def _finish_table(self, out: QTable, extra: dict) -> QTable:
         for name, values in extra.items():
             out[name] = values
         describe_columns(out)
         self._add_meta(out)
-        pm.hook.galflow_modify_table(table=out, config=config)
+        self.pm.hook.galflow_modify_table(table=out, config=self.config)
         out.add_index(SPATIAL_INDEX_COLUMN)
         validate_posterior_table(out, check_healpix=False)
         return out
+
+    def _device_table(self, table, rows, cutouts, flags, extra) -> QTable:
+        """The posterior table with summaries computed on the sampler's device (:mod:`astro_galflow.summaries`).
+
+        Rows the domain check flags are tempered on the host (as on the host path) and
+        summarised there; every other row's samples stay on the device.
+        """
+        import torch
+
+        from astro_galflow.noise import row_seeds
+        from astro_galflow.summaries import columns_to_host, device_row_noise, posterior_columns, summarize
+
+        config, model = self.config, self.model
+        n, quantiles = len(table), config.quantiles
+        summaries = {
+            p: (np.full(n, np.nan), np.full(n, np.nan), np.full((len(quantiles), n), np.nan)) for p in model.parameters
+        }
+        if rows.size:
+            rows_table = table[rows]
+            features = model.features(rows_table, cutouts, compiled=self.compiled)
+            seeds = row_seeds(rows_table["source_id"], config.seed)
+            outside = np.zeros(len(rows), dtype=bool)
+            if model.domain is not None:
+                ood = model.domain.ood_score(features)
+                extra["ood_score"][rows] = ood
+                with np.errstate(invalid="ignore"):
+                    outside = ood > 0
+            detect = model.detectable_probability(features)
+            if detect is not None:
+                extra["oh_12_detectable_probability"][rows] = detect
+            if outside.any():
+                # tempering needs the samples: these rows take the host path
+                host_rows = rows[outside]
+                post = model.posterior_samples(
+                    table[host_rows],
+                    None if cutouts is None else cutouts[outside],
+                    n_samples=config.n_samples,
+                    seed=config.seed,
+                    compiled=self.compiled,
+                    calibrate=config.calibrate,
+                )
+                for p, values in post.samples.items():
+                    stats = summarize(values, quantiles)
+                    summaries[p][0][host_rows], summaries[p][1][host_rows] = stats["mean"], stats["std"]
+                    summaries[p][2][:, host_rows] = stats["quantiles"]
+                for name, values in post.columns.items():
+                    extra[name][host_rows] = values
+                flags[host_rows] |= np.asarray(post.flags, dtype=np.int64)
+            inside = np.flatnonzero(~outside)
+            sampler = self.compiled.get("joint") or model.samplers()["joint"]
+            device = torch.device(config.device)
+            for start in range(0, inside.size, config.batch_size):
+                local = inside[start : start + config.batch_size]
+                x = torch.from_numpy(np.ascontiguousarray(features[local], dtype=np.float32))
+                eps = device_row_noise(seeds[local], config.n_samples, len(model.parameters), device=device)
+                with torch.inference_mode():
+                    drawn = torch.as_tensor(sampler(x, eps), device=device)
+                    columns, support_flags = posterior_columns(
+                        model, drawn, seeds=seeds[local], quantiles=quantiles, calibrate=config.calibrate
+                    )
+                host = columns_to_host(columns)
+                target = rows[local]
+                for p in model.parameters:
+                    summaries[p][0][target], summaries[p][1][target] = host[f"{p}_mean"], host[f"{p}_std"]
+                    for k, q in enumerate(quantiles):
+                        summaries[p][2][k, target] = host[f"{p}_{quantile_suffix(q)}"]
+                    for kind in ("aleatoric", "epistemic"):
+                        name = f"{p}_std_{kind}"
+                        if name in host and name in extra:
+                            extra[name][target] = host[name]
+                flags[target] |= support_flags.cpu().numpy().astype(np.int64)
+        out = self._new_table(table, flags)
+        for p in model.parameters:
+            mean, std, qs = summaries[p]
+            add_summary_columns(out, get_parameter(p), mean, std, qs, quantiles=quantiles)
+        return self._finish_table(out, extra)
 
     def _survey(self, table) -> str:
         if self.source is not None:

@@ -36,6 +36,7 @@ __all__ = [
     "summary_columns",
     "new_posterior_table",
     "add_parameter_columns",
+    "add_summary_columns",
     "describe_columns",
     "column_metadata",
     "parameters_in",
@@ -161,19 +162,41 @@ def add_parameter_columns(table: QTable, spec: ParameterSpec, samples: np.ndarra
         mean[has] = samples[has].mean(axis=1)
         std[has] = samples[has].std(axis=1, ddof=1) if samples.shape[1] > 1 else 0.0
         qs[:, has] = np.quantile(samples[has], quantiles, axis=1)
+    add_summary_columns(table, spec, mean, std, qs, quantiles=quantiles, samples=samples if store_samples else None)
+
+
+def add_summary_columns(table: QTable, spec: ParameterSpec, mean, std, quantile_values, *, quantiles, samples=None):
+    """Add one parameter's summary columns from summaries computed elsewhere (e.g. on a GPU).
+
+    Parameters
+    ----------
+    table : QTable
+        Posterior table, modified in place.
+    spec : ParameterSpec
+        The parameter.
+    mean, std : numpy.ndarray, shape (n_rows,)
+        Posterior mean and standard deviation (``ddof=1``) in physical units; NaN for rows
+        without a posterior.
+    quantile_values : numpy.ndarray, shape (len(quantiles), n_rows)
+        The posterior quantiles.
+    quantiles : sequence of float
+        Their levels.
+    samples : numpy.ndarray, optional
+        ``(n_rows, n_samples)`` samples to store as ``{name}_samples``.
+    """
     cols = summary_columns(spec.name, quantiles)
-    table[cols[0]] = _quantity(mean, spec.unit)
+    table[cols[0]] = _quantity(np.asarray(mean, dtype=np.float64), spec.unit)
     table[cols[0]].info.description = f"{spec.description}: posterior mean"
-    table[cols[1]] = _quantity(std, _spread_unit(spec))
+    table[cols[1]] = _quantity(np.asarray(std, dtype=np.float64), _spread_unit(spec))
     table[cols[1]].info.description = f"{spec.description}: posterior standard deviation"
     ucds = {cols[0]: f"{spec.ucd};stat.mean", cols[1]: "stat.stdev"}
-    for q, col, values in zip(quantiles, cols[2:], qs):
+    for q, col, values in zip(quantiles, cols[2:], np.asarray(quantile_values, dtype=np.float64)):
         table[col] = _quantity(values, spec.unit)
         table[col].info.description = f"{spec.description}: posterior {q:.4g} quantile"
         ucds[col] = f"{spec.ucd};stat.percentile"
-    if store_samples:
+    if samples is not None:
         name = f"{spec.name}_samples"
-        table[name] = _quantity(samples.astype(np.float32), spec.unit)
+        table[name] = _quantity(np.asarray(samples).astype(np.float32), spec.unit)
         table[
             name
         ].info.description = f"{spec.description}: joint posterior samples (same draw index across parameters)"
