@@ -122,6 +122,7 @@ def photometry_model():
 @pytest.fixture(scope="module")
 def host_run(photometry_model):
     """The host path on 24 simulated galaxies: posterior_samples, then the table's reductions."""
+    pytest.importorskip("galsim", reason="the simulated survey's SEDs ship with GalSim")
     # galaxies of the simulated survey, inside the training domain: random photometry
     # piles posterior mass on the clip at the training range's edges
     table = SimulatedSource(seed=5).simulate(24, render=False).table
