@@ -36,9 +36,9 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 nproc | tee "$OUT/nproc.txt"
 timeout 100 python3 -m pytest -m gpu -p no:cacheprovider -q -rs tests/backends/test_torch_backends.py tests/host/test_summaries.py \
     plugins/galflow-tensorrt/tests 2>&1 | tee "$OUT/pytest_gpu.txt"
-if [ -f .gpu_data/phot20k.parquet ]; then
+if [ -f .gpu_data/phot5k.parquet ]; then
     # no GalSim there: a small simulated catalog travels (carry .gpu_data) and is tiled
-    timeout 120 python3 benchmarks/tile_catalog.py .gpu_data/phot20k.parquet "$DATA/phot1m.parquet" --rows 1000000 \
+    timeout 120 python3 benchmarks/tile_catalog.py .gpu_data/phot5k.parquet "$DATA/phot1m.parquet" --rows 1000000 \
         2>&1 | tee "$OUT/simulate.txt"
 else
     timeout 150 python3 -m astro_galflow simulate "$DATA/phot1m.parquet" -n 1000000 --no-images --seed 1 2>&1 \

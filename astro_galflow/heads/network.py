@@ -244,7 +244,9 @@ class JointSampler(nn.Module):
     def example_inputs(self, batch_size: int = 8, n_samples: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
         """``(features, eps)`` of representative shape for tracing/export (fixed seed)."""
         generator = torch.Generator().manual_seed(0)
-        features = self.feature_mean + self.feature_std * torch.randn(batch_size, self.feature_dim, generator=generator)
+        # on the CPU, whatever device a backend moved this module's buffers to
+        mean, std = self.feature_mean.cpu(), self.feature_std.cpu()
+        features = mean + std * torch.randn(batch_size, self.feature_dim, generator=generator)
         return features, torch.randn(batch_size, n_samples, self.dim, generator=generator)
 
     def standardise(self, features: torch.Tensor) -> torch.Tensor:
