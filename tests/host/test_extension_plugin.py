@@ -67,3 +67,17 @@ def test_a_name_no_plugin_registers_is_refused_with_the_name(models):
     registries = build_registries(get_plugin_manager(load_entrypoints=False))
     with pytest.raises(ModelError, match="names head 'test-wide-gaussian', which no installed plugin registers"):
         load_model(extended, registries=registries)
+
+
+@pytest.mark.parametrize("name", ["sim-default", "sim-photometry", "sdss-photoz"])
+def test_shipped_cards_name_their_parts_by_registered_name(name):
+    from astro_galflow.model_card import MODELS_DIR
+
+    card = json.loads((MODELS_DIR / name / "card.json").read_text())
+    assert card["format"] == CARD_FORMAT
+    registries = build_registries(get_plugin_manager(load_entrypoints=False))
+    arch = card["architecture"]
+    assert (arch["encoder"] is None) == (arch.get("image") is None)
+    assert arch["encoder"] is None or arch["encoder"] in registries.encoders
+    assert arch["heads"] and all(head in registries.heads for head in arch["heads"].values())
+    assert arch["backends"] and all(backend in registries.backends for backend in arch["backends"])
