@@ -518,16 +518,20 @@ class InferenceRun:
             return self.source.survey
         return table.meta.get("survey") or self.survey_hint or "unknown"
 
-    def _add_meta(self, out: QTable) -> None:
+    def provenance(self) -> dict:
+        """Library and plugin versions, weights hashes and whatever ``galflow_provenance`` plugins add."""
         from astro_galflow.plugins import list_plugins
 
-        config, model = self.config, self.model
         provenance = {}
-        for result in self.pm.hook.galflow_provenance(config=config):
+        for result in self.pm.hook.galflow_provenance(config=self.config):
             provenance.update(result or {})
         provenance["plugins"] = {
             info.name: f"{info.distribution} {info.version}".strip() for info in list_plugins(self.pm)
         }
+        return provenance
+
+    def _add_meta(self, out: QTable) -> None:
+        config, model = self.config, self.model
         out.meta["model"] = model.name
         out.meta["model_sha256"] = dict(model.card.get("sha256", {}))
         # Version objects (e.g. torch's TorchVersion) are str subclasses that YAML-based
@@ -542,4 +546,4 @@ class InferenceRun:
         out.meta["seed"] = config.seed
         out.meta["engine"] = self.engine
         out.meta["config"] = json.loads(json.dumps(config.to_meta(), default=str))
-        out.meta["provenance"] = provenance
+        out.meta["provenance"] = self.provenance()

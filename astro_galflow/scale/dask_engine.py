@@ -407,9 +407,9 @@ def dask_infer(
                 as_collection=False,
                 resume=True,
                 progress_bar=False,
-                addl_hats_properties=hats_properties(config),
+                addl_hats_properties=hats_properties(config, driver.provenance()),
             )
-            finish_hats_catalog(output_path, client=client, properties=hats_properties(config))
+            finish_hats_catalog(output_path, client=client, properties=hats_properties(config, driver.provenance()))
             (output_path / _RUN_FILE).unlink(missing_ok=True)
         finally:
             if own_client:

@@ -39,16 +39,17 @@ __all__ = [
 MARGIN_THRESHOLD_ARCSEC = 10.0
 
 
-def hats_properties(config) -> dict:
+def hats_properties(config, provenance: dict) -> dict:
     """Provenance for ``hats.properties``: run options, model, library and plugin versions.
 
     Values are single-line strings (the properties-file format); structured ones are JSON.
-    """
-    from astro_galflow.plugins import get_plugin_manager
 
-    provenance = {}
-    for result in get_plugin_manager().hook.galflow_provenance(config=config):
-        provenance.update(result or {})
+    Parameters
+    ----------
+    config : astro_galflow.config.GalflowConfig
+    provenance : dict
+        The run's provenance (:meth:`astro_galflow.run.InferenceRun.provenance`).
+    """
     meta = config.to_meta()
     return {
         "galflow_model": str(meta.get("model", "")),

@@ -126,7 +126,7 @@ def _hats(table, path: Path) -> Path:
             if table[name].ndim == 1 and name != "_healpix_29"
         }
     )
-    properties = hats_properties(GalflowConfig(model=table.meta["model"]))
+    properties = hats_properties(GalflowConfig(model=table.meta["model"]), table.meta["provenance"])
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         catalog = lsdb.from_dataframe(frame, ra_column="ra", dec_column="dec", partition_rows=10, highest_order=10)
