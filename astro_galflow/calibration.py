@@ -18,19 +18,17 @@ beyond a galaxy's smallest and largest sample.
 The fitted map lives in the model card under ``"calibration"`` (see
 :meth:`QuantileRecalibration.to_card`); :meth:`astro_galflow.models.GalflowModel.posterior_samples`
 applies it unless asked not to. :func:`fit_calibration` fits it on a held-out split of a
-labelled catalog (``galflow calibrate``) and :func:`write_calibration` stores it in a card.
+labelled catalog (``galflow calibrate``) and :func:`astro_galflow.model_card.write_calibration` stores it in a card.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from astro_galflow.evaluation import metrics as M
 from astro_galflow.evaluation.evaluate import evaluate_model
-from astro_galflow.model_card import read_card, write_card
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -38,7 +36,6 @@ __all__ = [
     "QuantileRecalibration",
     "fit_calibration",
     "raw_pit_test",
-    "write_calibration",
 ]
 
 #: Calibrated levels ``u`` at which ``R^-1(u)`` is stored: denser in the tails, where the
@@ -250,22 +247,3 @@ def raw_pit_test(pit) -> dict:
         return {"ks": None, "p_value": None}
     ks = M.pit_ks_statistic(pit)
     return {"ks": ks, "p_value": float(kstwo.sf(ks, pit.size))}
-
-
-def write_calibration(directory, calibration: QuantileRecalibration | None) -> Path:
-    """Store ``calibration`` as the ``"calibration"`` entry of ``directory/card.json``.
-
-    None removes any calibration the card has. The weights, and so their sha256 in the
-    card, are untouched.
-
-    Returns
-    -------
-    pathlib.Path
-        The card written.
-    """
-    card = read_card(directory)
-    if calibration is None:
-        card.pop("calibration", None)
-    else:
-        card["calibration"] = calibration.to_card()
-    return write_card(directory, card)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from astropy.utils.exceptions import AstropyUserWarning
 
-__all__ = ["GalflowError", "InputError", "MissingColumnError", "ModelError", "OutputError", "GalflowWarning"]
+__all__ = [
+    "SourceError",
+    "GalflowError",
+    "InputError",
+    "MissingColumnError",
+    "ModelError",
+    "OutputError",
+    "GalflowWarning",
+]
 
 
 class GalflowError(Exception):
@@ -24,6 +32,10 @@ class MissingColumnError(InputError, KeyError):
 
 class OutputError(GalflowError, OSError):
     """An output file cannot be written (the message names the file and the cause)."""
+
+
+class SourceError(GalflowError, RuntimeError):
+    """A data source could not deliver what was asked (names the service and query)."""
 
 
 class ModelError(GalflowError):

@@ -38,6 +38,7 @@ __all__ = [
     "resolve_model_dir",
     "read_card",
     "write_card",
+    "write_calibration",
     "upgrade_card",
     "sha256_of",
     "save_weights",
@@ -172,3 +173,22 @@ def load_weights(module, path, sha256: str | None = None):
     except Exception as exc:  # safetensors and torch raise several types on bad files
         raise ModelError(f"weights file {os.fspath(path)!r} does not fit the model: {exc}") from exc
     return module
+
+
+def write_calibration(directory, calibration) -> Path:
+    """Store ``calibration`` (:class:`~astro_galflow.calibration.QuantileRecalibration`) as the ``"calibration"`` entry of ``directory/card.json``.
+
+    None removes any calibration the card has. The weights, and so their sha256 in the
+    card, are untouched.
+
+    Returns
+    -------
+    pathlib.Path
+        The card written.
+    """
+    card = read_card(directory)
+    if calibration is None:
+        card.pop("calibration", None)
+    else:
+        card["calibration"] = calibration.to_card()
+    return write_card(directory, card)

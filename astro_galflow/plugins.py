@@ -154,6 +154,9 @@ def list_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
 
 
 def _own_version() -> str:
-    from astro_galflow import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("astro_galflow")
+    except PackageNotFoundError:  # a source tree that is not installed
+        return "0.0.0+unknown"

@@ -147,8 +147,7 @@ def _make_runner(spec: dict):
     rng = np.random.default_rng(1)
     backend = spec["backend"]
     if backend.startswith("onnxruntime"):
-        from astro_galflow.backends.encoder import OnnxRuntimeEncoder
-        from astro_galflow.backends.onnxruntime import OnnxRuntimeSampler
+        from astro_galflow.backends.onnxruntime import OnnxRuntimeEncoder, OnnxRuntimeSampler
 
         graph = Path(spec["sampler_onnx" if backend == "onnxruntime" else "plain_sampler_onnx"])
         flow = OnnxRuntimeSampler(graph, threads=spec["threads"], rows_per_call=spec["rows_per_call"])

@@ -183,7 +183,8 @@ def _calibrate(model_dir, pit, *, rows: str, n_samples: int) -> dict:
 
     Returns the decision with the raw KS test of the calibration rows.
     """
-    from astro_galflow.calibration import QuantileRecalibration, raw_pit_test, write_calibration
+    from astro_galflow.calibration import QuantileRecalibration, raw_pit_test
+    from astro_galflow.model_card import write_calibration
 
     test = raw_pit_test(pit)
     decision = {"rows": rows, "n_rows": int(len(pit)), "raw_pit_ks": test["ks"], "p_value": test["p_value"]}

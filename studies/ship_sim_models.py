@@ -94,8 +94,9 @@ def _vae_of_model(model_dir: Path, vae_dir: Path) -> Path:
 
 
 def _calibrate(model_dir: Path, catalog: Path, command: str) -> None:
-    from astro_galflow.calibration import fit_calibration, write_calibration
+    from astro_galflow.calibration import fit_calibration
     from astro_galflow.evaluation.evaluate import read_labelled_catalog
+    from astro_galflow.model_card import write_calibration
     from astro_galflow.models import load_model
 
     model = load_model(model_dir)

@@ -21,7 +21,15 @@ from pathlib import Path
 
 from astro_galflow.backends.base import Backend, BackendUnavailable
 
-__all__ = ["OnnxRuntimeBackend", "OnnxRuntimeSampler", "DEFAULT_ROWS_PER_CALL", "session_options", "ChunkRunner"]
+__all__ = [
+    "OnnxRuntimeBackend",
+    "OnnxRuntimeSampler",
+    "OnnxRuntimeEncoder",
+    "onnxruntime_encoder",
+    "DEFAULT_ROWS_PER_CALL",
+    "session_options",
+    "ChunkRunner",
+]
 
 #: Matmul rows per ORT call and per sampler group (ensemble member): galaxies are fed
 #: ``rows_per_call * groups // S`` at a time. Throughput is flat from about 2,000 to
@@ -201,8 +209,6 @@ class OnnxRuntimeBackend(Backend):
 
     def compile_encoder(self, encoder, example_inputs, device: str = "cpu"):
         """Export the image encoder (or reuse a cached export) and open an ORT session on it."""
-        from astro_galflow.backends.encoder import onnxruntime_encoder
-
         return onnxruntime_encoder(encoder, example_inputs[0], self.options)
 
 
@@ -221,3 +227,72 @@ def _exportable_example(example_inputs):
     context = context[:1].to("cpu").expand(n, -1).contiguous()
     eps = eps[:1, :1].to("cpu").expand(n, s, -1).contiguous()
     return context, eps
+
+
+class OnnxRuntimeEncoder:
+    """Callable ``images -> features`` running an exported encoder in ONNX Runtime.
+
+    Like :class:`~astro_galflow.backends.onnxruntime.OnnxRuntimeSampler`, each call runs
+    on one thread and ``threads`` threads feed the session disjoint chunks of images.
+
+    Parameters
+    ----------
+    model : bytes or str
+        From :func:`astro_galflow.backends.export.export_encoder`.
+    threads : int
+        Threads feeding the session in parallel.
+    images_per_call : int
+        Images per ORT call (bounds the memory of the convolution activations).
+    """
+
+    def __init__(self, model, threads: int = 1, images_per_call: int = 32):
+        import onnxruntime as ort
+
+        self.session = ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
+        self.images_per_call = int(images_per_call)
+        self._runner = ChunkRunner(threads)
+
+    def __call__(self, images):
+        import numpy as np
+        import torch
+
+        array = np.ascontiguousarray(images.detach().to("cpu", torch.float32).numpy())
+        parts = {}
+
+        def work(start, stop):
+            parts[start] = self.session.run(None, {"images": array[start:stop]})[0]
+
+        self._runner(len(array), self.images_per_call, work)
+        if not parts:
+            return torch.empty((0, 0))
+        return torch.from_numpy(np.concatenate([parts[k] for k in sorted(parts)]))
+
+
+def onnxruntime_encoder(encoder, example_images, options: dict):
+    """``images -> features`` through ONNX Runtime, the export cached on disk.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Pure ``images -> features`` module (e.g. :class:`~astro_galflow.encoders.vae.ImageFeatures`).
+    example_images : torch.Tensor
+        ``(N, bands, H, W)``, ``N >= 2``.
+    options : dict
+        Backend options (``threads``, ``onnx_cache_dir``).
+    """
+    import torch
+
+    from astro_galflow.backends.export import export_encoder
+    from astro_galflow.backends.export_cache import cache_dir_from, export_key, open_cached
+
+    module = encoder.eval()
+    threads = int(options.get("threads") or torch.get_num_threads())
+    cache_dir = cache_dir_from(options)
+    # the graph fixes the image shape and the (non-weight) asinh softening
+    shape = "x".join(str(n) for n in example_images.shape[1:])
+    key = export_key("encoder", module, variant=f"{shape}-soft{getattr(encoder, 'softening', 'none')}")
+
+    def export(path):
+        return export_encoder(module, example_images.to("cpu"), path)
+
+    return open_cached(key, export, cache_dir, lambda graph: OnnxRuntimeEncoder(graph, threads=threads))

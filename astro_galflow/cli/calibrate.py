@@ -41,9 +41,10 @@ def run(args) -> int:
     """Fit and write."""
     import numpy as np
 
-    from astro_galflow.calibration import fit_calibration, write_calibration
+    from astro_galflow.calibration import fit_calibration
     from astro_galflow.evaluation.evaluate import read_labelled_catalog
     from astro_galflow.exceptions import InputError
+    from astro_galflow.model_card import write_calibration
     from astro_galflow.models import load_model
 
     if args.n_samples < 10:

@@ -16,6 +16,9 @@ import numpy as np
 
 from astro_galflow.evaluation import metrics as M
 from astro_galflow.exceptions import InputError
+from astro_galflow.inputs import apply_extinction
+from astro_galflow.params import METALLICITY_PARAMETER, get_parameter
+from astro_galflow.training.data import catalog_cutouts, detectable_of, read_catalog, split_of
 
 __all__ = ["EvaluationResult", "evaluate_model", "evaluate_samples", "read_labelled_catalog"]
 
@@ -60,8 +63,6 @@ def read_labelled_catalog(path, model):
     extinction columns (:func:`astro_galflow.inputs.apply_extinction`); cutouts (memory-mapped)
     are opened only for image models, else both are None.
     """
-    from astro_galflow.inputs import apply_extinction
-    from astro_galflow.training.data import catalog_cutouts, read_catalog
 
     table = read_catalog(path)
     apply_extinction(table, model.photometry_bands)
@@ -135,8 +136,6 @@ def evaluate_model(
     """
     from astro_galflow.evaluation.baselines import fit_baselines
     from astro_galflow.heads.ensemble import member_blocks
-    from astro_galflow.params import METALLICITY_PARAMETER, get_parameter
-    from astro_galflow.training.data import detectable_of, split_of
 
     log = log or (lambda line: None)
     detectable = detectable_of(table)

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from astro_galflow.simulation.footprint import check_footprint
+from astro_galflow.simulation.lines import below_maximum_starburst
+from astro_galflow.simulation.survey import simulate_survey
+
 __all__ = ["QUANTITIES", "read_mgs", "quantities_of", "compare", "mpajhu_line_detection", "main"]
 
 QUANTITIES = ("redshift", "r", "u-g", "g-r", "r-i", "i-z")
@@ -72,8 +76,6 @@ def mpajhu_line_detection(path) -> dict:
     """
     from astropy.table import Table
 
-    from astro_galflow.simulation.lines import below_maximum_starburst
-
     t = Table.read(path, format="ascii.csv")
     z = np.asarray(t["z"], float)
     petro_r = np.asarray(t["petroMag_r"], float) - np.asarray(t["extinction_r"], float)
@@ -121,9 +123,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from astro_galflow.sources.simulated import SimulatedSource
-
-    table = SimulatedSource(seed=args.seed).simulate(args.n, render=False).table
+    table = simulate_survey(args.n, seed=args.seed, footprint=check_footprint(None), render_images=False).table
     mags = np.stack([np.asarray(table[f"mag_{b}"].value) for b in "ugriz"], axis=1)
     sim = quantities_of(np.asarray(table["redshift"]), mags)
     mgs = read_mgs(args.mgs)

@@ -32,7 +32,7 @@ Three pieces, fitted to real SDSS files by :func:`fit` (the command below) and s
 
 Refit (after any change to the population's colours) from the repository root with::
 
-    python -m astro_galflow.simulation.empirical --data-dir ../shared/data/sdss
+    python studies/fit_sdss_photometry_model.py --data-dir ../shared/data/sdss
 
 The real rows used are the ``train`` split (:func:`astro_galflow.training.data.split_of`)
 of the MLZ ``SDSS_MGS.train`` file, so the ``val``/``test`` rows of the real photo-z set
@@ -41,9 +41,7 @@ stay untouched by the simulator.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,7 +60,7 @@ __all__ = [
     "magnitude_errors",
     "draw_ebv",
     "fit",
-    "main",
+    "colours_of",
 ]
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "data" / "sdss_photometry_model.json"
@@ -140,7 +138,7 @@ def draw_ebv(rng, model, n) -> tuple[np.ndarray, np.ndarray]:
     return ebv_map, ebv_true
 
 
-def _colours(mags):
+def colours_of(mags):
     return np.stack([mags[:, k] - mags[:, k + 1] for k in range(4)], axis=1)
 
 
@@ -181,7 +179,7 @@ def fit(sim_z, sim_colours, real_z, real_mags, real_errs, ebv) -> dict:
     """
     edges = np.quantile(real_z, np.linspace(0.0, 1.0, N_Z_BINS + 1))
     centres = 0.5 * (edges[1:] + edges[:-1])
-    sim_c, real_c = np.asarray(sim_colours, float), _colours(real_mags)
+    sim_c, real_c = np.asarray(sim_colours, float), colours_of(real_mags)
     colour_var = real_errs[:, :4] ** 2 + real_errs[:, 1:] ** 2
     q_sim = np.empty((4, N_Z_BINS, _LEVELS.size))
     q_real = np.empty_like(q_sim)
@@ -204,67 +202,3 @@ def fit(sim_z, sim_colours, real_z, real_mags, real_errs, ebv) -> dict:
         **_error_model(real_mags, real_errs),
         "ebv_quantiles": np.quantile(ebv, _LEVELS).tolist(),
     }
-
-
-def _real_inputs(data_dir: Path):
-    from astropy.table import Table, vstack
-
-    from astro_galflow.realdata.photoz_set import load_photoz_set
-
-    t = load_photoz_set(data_dir, sources=("mgs",))
-    t = t[t["split"] == "train"]
-    mags = np.stack([np.asarray(t[f"mag_{b}"].value) for b in "ugriz"], axis=1)
-    errs = np.stack([np.asarray(t[f"magerr_{b}"].value) for b in "ugriz"], axis=1)
-    ok = np.all(np.isfinite(errs) & (errs > 0), axis=1)
-    files = [data_dir / "skyserver_mpajhu_sample" / f for f in ("specphoto.csv", "specphotoall.csv")]
-    sp = vstack([Table.read(f, format="ascii.csv")["specObjID", "class", "extinction_r"] for f in files])
-    sp = sp[np.asarray(sp["class"]).astype(str) == "GALAXY"]
-    _, first = np.unique(np.asarray(sp["specObjID"]), return_index=True)
-    ebv = np.asarray(sp["extinction_r"], float)[first] / SF11_COEFFICIENTS[2]
-    ebv = ebv[np.isfinite(ebv) & (ebv >= 0)]
-    return np.asarray(t["redshift"], float)[ok], mags[ok], errs[ok], ebv, int(ok.sum())
-
-
-def _rounded(value):
-    if isinstance(value, float):
-        return round(value, 5)
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    return value
-
-
-def main(argv=None) -> int:
-    """Command-line entry point: fit and write the model; see the module docstring."""
-    parser = argparse.ArgumentParser(
-        prog="python -m astro_galflow.simulation.empirical", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--data-dir", type=Path, required=True, help="the SDSS extracts (../shared/data/sdss)")
-    parser.add_argument("--out", type=Path, default=MODEL_FILE)
-    parser.add_argument("-n", type=int, default=40000, help="simulated galaxies for the simulated quantiles")
-    parser.add_argument("--seed", type=int, default=12345)
-    args = parser.parse_args(argv)
-
-    from astro_galflow.simulation import photometry
-    from astro_galflow.simulation.population import draw_population
-
-    real_z, real_mags, real_errs, ebv, n_real = _real_inputs(args.data_dir)
-    g = draw_population(args.n, np.random.default_rng(args.seed), map_colours=False)
-    sim_mags = photometry.nmgy_to_mag(g["flux_true"]) + np.array(list(photometry.SDSS_MINUS_AB.values()))
-    sim_colours = scatter_colours(np.random.default_rng(args.seed + 1), _colours(sim_mags))
-    model = fit(g["redshift"], sim_colours, real_z, real_mags, real_errs, ebv)
-    model["provenance"] = {
-        "command": "python -m astro_galflow.simulation.empirical "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "real_rows": f"SDSS_MGS.train, split == train ({n_real} rows)",
-        "ebv_rows": f"SpecPhoto samples, class GALAXY ({ebv.size} sight lines)",
-        "simulated_rows": args.n,
-    }
-    args.out.write_text(json.dumps(_rounded(model)) + "\n")
-    print(f"wrote {args.out} ({n_real} real rows, {ebv.size} sight lines, {args.n} simulated)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from astro_galflow.simulation.footprint import check_footprint
+from astro_galflow.simulation.survey import simulate_survey
+
 __all__ = ["main"]
 
 
@@ -29,9 +32,8 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     from astro_galflow.cutouts import asinh_scale
-    from astro_galflow.sources.simulated import SimulatedSource
 
-    catalog = SimulatedSource(seed=args.seed).simulate(args.n)
+    catalog = simulate_survey(args.n, seed=args.seed, footprint=check_footprint(None))
     t = catalog.table
     ncol = 6
     nrow = int(np.ceil(args.n / ncol))

@@ -12,13 +12,9 @@ from typing import ClassVar
 
 import astropy.units as u
 
-from astro_galflow.exceptions import GalflowError
+from astro_galflow.exceptions import GalflowError, SourceError
 
 __all__ = ["DataSource", "SourceError", "BandMismatchError"]
-
-
-class SourceError(GalflowError, RuntimeError):
-    """A data source could not deliver what was asked (names the service and query)."""
 
 
 class BandMismatchError(GalflowError, ValueError):

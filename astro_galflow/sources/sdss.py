@@ -55,6 +55,8 @@ class SDSSSource(VOSource):
     """
 
     name = "sdss"
+    #: The paper's training set (MPA-JHU labels) can be built from this archive.
+    paper_training_set = True
     survey = "SDSS"
     service_name = "SDSS"
     photometry_bands = BANDS

@@ -18,8 +18,7 @@ import warnings
 import numpy as np
 
 from astro_galflow.cutouts import CUTOUT_SIZE
-from astro_galflow.exceptions import GalflowWarning
-from astro_galflow.sources.base import SourceError
+from astro_galflow.exceptions import GalflowWarning, SourceError
 
 __all__ = ["CutoutFetcher", "preprocess_cutout", "MissingImageWarning", "CorruptImageError"]
 

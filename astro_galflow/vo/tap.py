@@ -18,8 +18,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from astro_galflow.exceptions import GalflowWarning
-from astro_galflow.sources.base import SourceError
+from astro_galflow.exceptions import GalflowWarning, SourceError
 
 __all__ = [
     "RetryPolicy",

@@ -369,13 +369,14 @@ class CatalogTrainingSetBuilder(TrainingSetBuilder):
 
 
 def builder_for(source, outdir, **kwargs) -> TrainingSetBuilder:
-    """The training-set builder of ``source``: the paper's sample for SDSS, the catalog otherwise.
+    """The training-set builder of ``source``: the paper's sample for a source that has it (SDSS), the catalog otherwise.
+
+    A source class says so with ``paper_training_set = True`` (the SDSS CAS holds the
+    MPA-JHU labels the paper trains on).
 
     ``z_max`` applies to SDSS and ``region`` to the others.
     """
-    from astro_galflow.sources.sdss import SDSSSource
-
-    if isinstance(source, SDSSSource):
+    if getattr(source, "paper_training_set", False):
         kwargs.pop("region", None)
         return SDSSTrainingSetBuilder(outdir, source=source, **kwargs)
     kwargs.pop("z_max", None)

@@ -82,8 +82,8 @@ def test_onnx_operators_sees_every_node(exported):
 
 def test_compile_encoder_parity():
     from astro_galflow.backends.eager import EagerBackend
-    from astro_galflow.backends.encoder import EncoderFeatures, OnnxRuntimeEncoder
-    from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend
+    from astro_galflow.backends.encoder import EncoderFeatures
+    from astro_galflow.backends.onnxruntime import OnnxRuntimeBackend, OnnxRuntimeEncoder
     from astro_galflow.encoders.vae import ImageVAE
 
     torch.manual_seed(0)
