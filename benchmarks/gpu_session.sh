@@ -4,6 +4,11 @@
 #
 #   OUT=gpu-out bash benchmarks/gpu_session.sh [budget seconds for the kernel benchmark, default 60]
 #
+# Prepare the carried folders first, on the development machine: ``bash benchmarks/gpu_carry.sh``
+# (trimmed astropy/healpy wheels in .whl/, a 5k-row simulated catalog in .gpu_data/), and
+# carry [".whl", ".gpu_data"]. The session of 2026-12-04 stopped at missing healpy before
+# this script carried it.
+#
 # 1. installs astro_galflow (and galflow-tensorrt) without dependencies into the
 #    machine's torch environment; wheels in .whl/ (astropy, pyerfa, astropy-iers-data
 #    where the image lacks them) are installed first, with no index;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Prepare, on the development machine, what benchmarks/gpu_session.sh needs on the GPU machine
+# (whose image has torch, onnxruntime, pyarrow, h5py... but no astropy, healpy or GalSim):
+#
+#   bash benchmarks/gpu_carry.sh      # then run the session with carry [".whl", ".gpu_data"]
+#
+# * .whl/: astropy (its test suites and the subpackages the host never imports removed, so
+#   that the working tree plus wheels stay under the device tool's 64 MiB), pyerfa,
+#   astropy-iers-data and healpy, for CPython 3.12 on x86-64;
+# * .gpu_data/phot5k.parquet: 5,000 simulated photometry-only galaxies (input columns only),
+#   which benchmarks/tile_catalog.py grows to 1,000,000 rows there.
+# Both folders are listed in .git/info/exclude, so they travel only when carried.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .git/info
+for d in /.whl/ /.gpu_data/; do grep -qxF "$d" .git/info/exclude 2>/dev/null || echo "$d" >>.git/info/exclude; done
+rm -rf .whl .gpu_data && mkdir -p .whl .gpu_data
+platforms=(--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp "${platforms[@]}" \
+    -d .whl astropy==8.0.2 pyerfa astropy-iers-data healpy
+python3 - <<'PY'
+import glob, os, zipfile
+drop = ("astropy/timeseries/", "astropy/cosmology/", "astropy/modeling/", "astropy/convolution/",
+        "astropy/visualization/", "astropy/wcs/", "astropy/samp/")
+for wheel in glob.glob(".whl/astropy-*.whl") + glob.glob(".whl/healpy-*.whl"):
+    tmp = wheel + ".tmp"
+    with zipfile.ZipFile(wheel) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            name = item.filename
+            tests = ("/tests/" in name and not name.startswith("astropy/tests/")) or "/test/" in name
+            if tests or name.startswith(drop) or name.startswith("healpy/data/"):
+                continue
+            zout.writestr(item, zin.read(name))
+    os.replace(tmp, wheel)
+PY
+galflow simulate /tmp/gpu_carry_sim.parquet -n 5000 --no-images --seed 7 --no-progress >/dev/null
+python3 - <<'PY'
+from astropy.table import QTable
+t = QTable.read("/tmp/gpu_carry_sim.parquet")
+keep = ["source_id", "ra", "dec"] + [c for c in t.colnames if c.startswith(("mag_", "magerr_"))]
+t = t[keep]
+t.meta = {"survey": "simulated"}
+t.write(".gpu_data/phot5k.parquet", overwrite=True)
+PY
+du -sh .whl .gpu_data
