@@ -1,10 +1,10 @@
 """Survey scale: streaming, resumable inference on one machine and scale-out on Dask/LSDB.
 
 :func:`stream_infer` (:mod:`~astro_galflow.scale.stream`) streams a catalog file of any
-size through the pipeline on one machine and resumes after being killed;
-:func:`dask_infer` (:mod:`~astro_galflow.scale.dask_engine`) runs the same per-chunk
-function over the HEALPix partitions of a HATS catalog on a Dask cluster and writes a
-HATS catalog; :mod:`~astro_galflow.scale.compact` stores compact PDFs and exports RAIL
+size through the one run (:class:`~astro_galflow.run.InferenceRun`) on one machine and
+resumes after being killed; :func:`dask_infer` (:mod:`~astro_galflow.scale.dask_engine`)
+drives the same run on every worker over the HEALPix partitions of a HATS catalog on a Dask
+cluster and writes a HATS catalog; :mod:`~astro_galflow.scale.compact` stores compact PDFs and exports RAIL
 ``qp`` ensembles. Importing this package imports neither Dask nor LSDB.
 """
 
