@@ -7,7 +7,7 @@ mapping, :attr:`GalflowConfig.plugin_options`, which each plugin validates itsel
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 __all__ = ["GalflowConfig", "BackendSettings", "CompactPdfSettings", "DEFAULT_QUANTILES"]
@@ -181,10 +181,6 @@ class GalflowConfig:
             raise ValueError(
                 f"plugin_options must be a mapping of plugin name to settings, got {self.plugin_options!r}"
             )
-
-    def replace(self, **changes) -> GalflowConfig:
-        """A copy with ``changes`` applied (and validated)."""
-        return replace(self, **changes)
 
     def to_meta(self) -> dict:
         """Plain-dict view for table meta (JSON/YAML-serialisable)."""

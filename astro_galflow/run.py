@@ -138,6 +138,8 @@ class InferenceRun:
         self.compiled: dict = {}
         self.survey_hint = None
         self.device_summaries = False
+        self._provenance = None
+        self._meta = None
         self._started = False
 
     # -- life --------------------------------------------------------------------------
@@ -519,31 +521,48 @@ class InferenceRun:
         return table.meta.get("survey") or self.survey_hint or "unknown"
 
     def provenance(self) -> dict:
-        """Library and plugin versions, weights hashes and whatever ``galflow_provenance`` plugins add."""
-        from astro_galflow.plugins import list_plugins
+        """Library and plugin versions, weights hashes and whatever ``galflow_provenance`` plugins add.
 
-        provenance = {}
-        for result in self.pm.hook.galflow_provenance(config=self.config):
-            provenance.update(result or {})
-        provenance["plugins"] = {
-            info.name: f"{info.distribution} {info.version}".strip() for info in list_plugins(self.pm)
-        }
-        return provenance
+        Asked of the plugins once per run (it reads installed distributions' metadata), not
+        once per batch.
+        """
+        if self._provenance is None:
+            from astro_galflow.plugins import list_plugins
+
+            provenance = {}
+            for result in self.pm.hook.galflow_provenance(config=self.config):
+                provenance.update(result or {})
+            provenance["plugins"] = {
+                info.name: f"{info.distribution} {info.version}".strip() for info in list_plugins(self.pm)
+            }
+            self._provenance = json.loads(json.dumps(provenance, default=str))
+        return json.loads(json.dumps(self._provenance))
+
+    def _run_meta(self) -> dict:
+        """The table meta every batch of this run shares (built once; plain JSON types only)."""
+        if self._meta is None:
+            config, model = self.config, self.model
+            calibration = (
+                {"applied": True, **model.calibration.to_card()}
+                if config.calibrate and model.calibration is not None
+                else {"applied": False}
+            )
+            meta = {
+                "model": model.name,
+                "model_sha256": dict(model.card.get("sha256", {})),
+                "backend": describe_backend(config, self.compiled.get("joint")),
+                "calibration": calibration,
+                "n_samples": config.n_samples,
+                "seed": config.seed,
+                "engine": self.engine,
+                "config": config.to_meta(),
+                "provenance": self.provenance(),
+            }
+            # Version objects (e.g. torch's TorchVersion) are str subclasses that YAML-based
+            # writers refuse; the meta holds plain JSON types only.
+            self._meta = json.loads(json.dumps(meta, default=str))
+        return self._meta
 
     def _add_meta(self, out: QTable) -> None:
-        config, model = self.config, self.model
-        out.meta["model"] = model.name
-        out.meta["model_sha256"] = dict(model.card.get("sha256", {}))
-        # Version objects (e.g. torch's TorchVersion) are str subclasses that YAML-based
-        # writers refuse; the meta holds plain JSON types only.
-        out.meta["backend"] = json.loads(json.dumps(describe_backend(config, self.compiled.get("joint")), default=str))
-        out.meta["calibration"] = (
-            {"applied": True, **model.calibration.to_card()}
-            if config.calibrate and model.calibration is not None
-            else {"applied": False}
-        )
-        out.meta["n_samples"] = config.n_samples
-        out.meta["seed"] = config.seed
-        out.meta["engine"] = self.engine
-        out.meta["config"] = json.loads(json.dumps(config.to_meta(), default=str))
-        out.meta["provenance"] = self.provenance()
+        # a deep copy per table: a writer or galflow_modify_table may edit its own meta
+        out.meta.update(json.loads(json.dumps(self._run_meta())))

@@ -389,16 +389,10 @@ def write_posterior_table(table: QTable, path, *, overwrite: bool = False) -> Pa
     astro_galflow.exceptions.OutputError
         Naming the file and the cause when it cannot be written.
     """
-    from astro_galflow.table_io import write_table_file
-
-    path = Path(path)
-    fmt = _format_for(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{os.fspath(path)!r} exists; pass overwrite=True (or --overwrite) to replace it")
+    _format_for(path)  # a posterior table's format, refused before anything is written
     out = table.copy(copy_data=False)
     describe_columns(out)
-    write_table_file(out, path, fmt)
-    return path
+    return write_table(out, path, overwrite=overwrite)
 
 
 def write_table(table, path, *, overwrite: bool = False) -> Path:
@@ -458,18 +452,8 @@ def read_table(path) -> QTable:
 
 def read_posterior_table(path) -> QTable:
     """Read a table written by :func:`write_posterior_table`, restoring meta and the ``_healpix_29`` index."""
-    from astro_galflow.table_io import read_table_file
-
-    path = Path(path)
-    fmt = _format_for(path)
-    if not path.exists():
-        raise InputError(f"table file {os.fspath(path)!r} does not exist")
-    try:
-        table = read_table_file(path, fmt)
-    except GalflowError:
-        raise
-    except Exception as exc:  # the format libraries raise many types for unreadable files
-        raise InputError(f"cannot read table file {os.fspath(path)!r}: {exc}") from exc
+    _format_for(path)
+    table = read_table(path)
     if SPATIAL_INDEX_COLUMN in table.colnames and not any(
         [c.info.name for c in index.columns] == [SPATIAL_INDEX_COLUMN] for index in table.indices
     ):

@@ -401,15 +401,16 @@ def dask_infer(
                 loader=model_loader,
             )
             _write_partitions(mapped, output_path, client, progress=progress)
+            properties = hats_properties(config, driver.provenance())
             mapped.write_catalog(
                 output_path,
                 catalog_name=output_path.name,
                 as_collection=False,
                 resume=True,
                 progress_bar=False,
-                addl_hats_properties=hats_properties(config, driver.provenance()),
+                addl_hats_properties=properties,
             )
-            finish_hats_catalog(output_path, client=client, properties=hats_properties(config, driver.provenance()))
+            finish_hats_catalog(output_path, client=client, properties=properties)
             (output_path / _RUN_FILE).unlink(missing_ok=True)
         finally:
             if own_client:

@@ -13,8 +13,8 @@ import pytest
 from astro_galflow.exceptions import InputError
 from astro_galflow.testing import make_input_table
 
-lsdb = pytest.importorskip("lsdb")
-pytest.importorskip("distributed")
+lsdb = pytest.importorskip("lsdb", reason="the Dask engine needs the 'scale' extra (lsdb)")
+pytest.importorskip("distributed", reason="the Dask engine needs the 'scale' extra (distributed)")
 
 # nested-pandas (under LSDB) still calls NestedFrame.drop(inplace=...), deprecated in pandas 3.1.
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")
