@@ -63,6 +63,11 @@ _HDF5_PATH = "posterior"
 _UNITS_KEY = "__column_units__"
 
 
+def _is_logarithmic(unit) -> bool:
+    """``dex(...)`` or ``dex``: units with no FITS or VOUnit spelling astropy reads back."""
+    return isinstance(unit, u.FunctionUnitBase) or unit == u.dex
+
+
 def unit_to_string(unit) -> str | None:
     """The unit string written to files: FITS-standard where one exists, else astropy's.
 
@@ -74,7 +79,7 @@ def unit_to_string(unit) -> str | None:
     unit = u.Unit(unit)
     if unit == u.dimensionless_unscaled:
         return ""
-    if isinstance(unit, u.FunctionUnitBase) or unit == u.dex:
+    if _is_logarithmic(unit):
         return unit.to_string()
     try:
         return unit.to_string("fits")
@@ -487,15 +492,16 @@ def votable_file(table):
     for field, name in zip(vot_table.fields, plain.colnames):
         col = plain[name]
         if col.unit is not None and col.unit != u.dimensionless_unscaled:
-            try:
+            if _is_logarithmic(col.unit):
+                # dex(...) and dex are no VOUnits: whether astropy's VOUnit writer refuses
+                # them or not depends on its parse caches, and the unit setter would
+                # re-parse "dex" as deci-"ex". The unit object is kept as it is and written
+                # in astropy's form, as unit_to_string does (module docstring).
+                field._unit = col.unit
+            else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", u.UnitsWarning)
                     field.unit = col.unit.to_string("vounit")
-            except ValueError:
-                # dex(...) and dex are no VOUnits; the unit setter would re-parse the
-                # string as VOUnit (reading "dex" as deci-"ex"), so the unit object is
-                # kept as is and written in astropy's form (module docstring).
-                field._unit = col.unit
         if _ucd(col):
             field.ucd = _ucd(col)
         if col.info.description:
