@@ -279,8 +279,6 @@ def temper(samples: np.ndarray, weight: np.ndarray, mean, std, low, high, *, see
         Per-row seeds of the replacement draws (the rows' noise seeds), so a row's result
         does not depend on the other rows of its batch; default ``0, 1, 2...``.
     """
-    from scipy.stats import truncnorm
-
     samples = np.asarray(samples)
     out = samples.copy()
     weight = np.clip(np.asarray(weight, dtype=np.float64), 0.0, 1.0)
@@ -294,9 +292,28 @@ def temper(samples: np.ndarray, weight: np.ndarray, mean, std, low, high, *, see
     for row in rows:
         rng = np.random.default_rng([int(seeds[row]), 15])  # the row's own stream, not the support truncation's
         replace = rng.random(n_samples) < weight[row]
-        prior = truncnorm.rvs(a, b, loc=mean, scale=std, size=(n_samples, n_params), random_state=rng)
+        prior = mean + std * _truncated_standard_normal(rng, a, b, (n_samples, n_params))
         out[row, replace] = prior[replace].astype(samples.dtype)
     return out
+
+
+def _truncated_standard_normal(rng, a, b, size) -> np.ndarray:
+    """Standard normal draws truncated to ``[a, b]`` (per column) by inverting the CDF.
+
+    Not :func:`scipy.stats.truncnorm`: importing ``scipy.stats`` costs a third of a
+    second of every run with a flagged row. The bounds here are the training range, a
+    few standard deviations from the mean, where the plain inverse CDF is exact to
+    double precision; a bound on the upper side is mirrored to the lower tail, where
+    ``ndtr`` keeps its relative precision.
+    """
+    from scipy.special import ndtr, ndtri
+
+    a, b = np.broadcast_to(np.asarray(a, float), size[-1:]), np.broadcast_to(np.asarray(b, float), size[-1:])
+    upper = a > 0  # both bounds above the mean: draw -x from [-b, -a]
+    lo, hi = np.where(upper, -b, a), np.where(upper, -a, b)
+    p_lo, p_hi = ndtr(lo), ndtr(hi)
+    x = ndtri(p_lo + rng.random(size) * (p_hi - p_lo))
+    return np.clip(np.where(upper, -x, x), a, b)
 
 
 def check_and_temper(check: DomainCheck, features: np.ndarray, samples: np.ndarray, targets: dict, *, seeds=None):

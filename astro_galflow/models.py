@@ -9,6 +9,7 @@ data path: inputs -> features (image encoder + photometry) -> samplers -> post-p
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import astropy.units as u
@@ -21,7 +22,7 @@ from astro_galflow.flags import PosteriorFlag
 from astro_galflow.model_bundle import build_bundle
 from astro_galflow.model_card import MODELS_DIR, available_models, read_card, resolve_model_dir
 from astro_galflow.noise import row_noise, row_seeds
-from astro_galflow.posterior import PosteriorSamples, extra_column_names, postprocess
+from astro_galflow.posterior import ModelSpaceDraw, PosteriorSamples, extra_column_names, postprocess
 
 __all__ = ["MODELS_DIR", "DOMAIN_MARGIN", "available_models", "load_model", "GalflowModel"]
 
@@ -35,6 +36,28 @@ def _to_numpy(values) -> np.ndarray:
     if hasattr(values, "detach"):
         values = values.detach().to("cpu")
     return np.asarray(values, dtype=np.float32)
+
+
+@contextmanager
+def _one_torch_thread():
+    """Run a small CPU torch call on one intra-op thread, then restore the setting.
+
+    The classifier is a few small matmuls a batch; split over torch's OpenMP threads
+    while the samplers' threads and the run's finisher thread share the same cores, each
+    call waited at OpenMP barriers for descheduled threads (10 ms a matmul instead of 1
+    under load, a third of the run's main-thread time in a profile).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _device_of(module):
@@ -185,7 +208,10 @@ class GalflowModel:
         parts = []
         with torch.inference_mode():
             for start in range(0, len(table), batch_size):
-                batch = torch.from_numpy(np.array(cutouts[start : start + batch_size], dtype=np.float32))
+                # a view where the caller already holds float32 rows in memory (the run does);
+                # a copy of read-only (memory-mapped) ones, which torch will not wrap
+                batch = np.ascontiguousarray(cutouts[start : start + batch_size], dtype=np.float32)
+                batch = torch.from_numpy(batch if batch.flags.writeable else batch.copy())
                 parts.append(_to_numpy(encoder(batch)))
         return np.concatenate([np.concatenate(parts), phot], axis=1)
 
@@ -248,6 +274,17 @@ class GalflowModel:
         -------
         PosteriorSamples
         """
+        draw = self.draw(table, cutouts, n_samples=n_samples, seed=seed, compiled=compiled, batch_size=batch_size)
+        return self.finish(draw, calibrate=calibrate)
+
+    def draw(
+        self, table, cutouts=None, *, n_samples: int, seed: int, compiled=None, batch_size: int = 256
+    ) -> ModelSpaceDraw:
+        """The sampling stage of :meth:`posterior_samples`: features and model-space samples.
+
+        Parameters are those of :meth:`posterior_samples`; :meth:`finish` turns the result
+        into physical samples.
+        """
         features = self.features(table, cutouts, batch_size=batch_size, compiled=compiled)
         seeds = row_seeds(table["source_id"], seed)
         out, detect = self.model_space_samples(
@@ -256,17 +293,24 @@ class GalflowModel:
         flags = np.zeros(len(features), dtype=np.int64)
         if self.domain is None:  # cards without a density check: the per-feature range
             flags[self.outside_domain(features)] |= int(PosteriorFlag.OUTSIDE_TRAINING_DOMAIN)
+        return ModelSpaceDraw(features=features, seeds=seeds, samples=out, detectable=detect, flags=flags)
+
+    def finish(self, draw: ModelSpaceDraw, *, calibrate: bool = True) -> PosteriorSamples:
+        """The post-processing stage of :meth:`posterior_samples` (:func:`~astro_galflow.posterior.postprocess`).
+
+        Pure numpy on the host: safe to run on another thread than :meth:`draw`.
+        """
         return postprocess(
-            out,
+            draw.samples,
             parameters=self.parameters,
             targets=self.card["targets"],
-            seeds=seeds,
+            seeds=draw.seeds,
             calibration=self.calibration if calibrate else None,
             domain=self.domain,
-            features=features,
+            features=draw.features,
             n_members=self.n_members,
-            detectable=detect,
-            flags=flags,
+            detectable=draw.detectable,
+            flags=draw.flags,
         )
 
     def model_space_samples(
@@ -301,7 +345,7 @@ class GalflowModel:
         if not self._has_detectability:
             return None
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
-        with torch.inference_mode():
+        with torch.inference_mode(), _one_torch_thread():
             # a backend may have moved the (shared) member modules to its device
             probs = [m.network.detectable_probability(m.standardise(x.to(_device_of(m)))).cpu() for m in self._members]
         return torch.stack(probs).mean(0).numpy().astype(np.float32)

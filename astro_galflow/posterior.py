@@ -24,7 +24,7 @@ from astro_galflow.heads.ensemble import uncertainty_decomposition
 from astro_galflow.params import get_parameter
 from astro_galflow.support import apply_physical_support
 
-__all__ = ["TAIL_CLIP_SIGMA", "PosteriorSamples", "postprocess", "extra_column_names"]
+__all__ = ["TAIL_CLIP_SIGMA", "ModelSpaceDraw", "PosteriorSamples", "postprocess", "extra_column_names"]
 
 #: Model-space samples are clipped to the training labels' range widened by this many
 #: standard deviations of the labels.
@@ -50,6 +50,34 @@ class PosteriorSamples:
     samples: dict[str, np.ndarray]
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     flags: np.ndarray | None = None
+
+
+@dataclass
+class ModelSpaceDraw:
+    """What the samplers give for a batch, before :func:`postprocess` (the sampling stage).
+
+    Splitting the two stages lets a run post-process one batch while the samplers draw
+    the next (:meth:`astro_galflow.run.InferenceRun.infer`).
+
+    Attributes
+    ----------
+    features : numpy.ndarray
+        ``(n, F)`` raw features of the rows.
+    seeds : numpy.ndarray
+        ``(n,)`` the rows' noise seeds (:func:`astro_galflow.noise.row_seeds`).
+    samples : numpy.ndarray
+        ``(n, S, D)`` float32 model-space samples.
+    detectable : numpy.ndarray or None
+        ``(n,)`` P(measurable metallicity), for models with a detectability classifier.
+    flags : numpy.ndarray
+        ``(n,)`` int64 flags found while drawing.
+    """
+
+    features: np.ndarray
+    seeds: np.ndarray
+    samples: np.ndarray
+    detectable: np.ndarray | None
+    flags: np.ndarray
 
 
 def extra_column_names(parameters, *, n_members: int, has_detectability: bool, has_domain: bool = False) -> list[str]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
@@ -35,6 +37,7 @@ from astro_galflow.flags import PosteriorFlag
 from astro_galflow.healpix import SPATIAL_INDEX_COLUMN
 from astro_galflow.inputs import as_qtable, check_columns, column_values, flag_column, mag_column
 from astro_galflow.params import get_parameter
+from astro_galflow.posterior import ModelSpaceDraw
 from astro_galflow.registry import RegistryError
 from astro_galflow.sources.base import BandMismatchError
 from astro_galflow.table import (
@@ -108,6 +111,31 @@ class CatalogInput:
         self.reader.close()
 
 
+@dataclass
+class _Batch:
+    """One batch between the run's stages: the prepared rows, then their draw."""
+
+    table: QTable
+    rows: np.ndarray  # indices of the usable rows
+    images: np.ndarray | None  # the usable rows' cutouts (image models)
+    flags: np.ndarray
+    extra: dict
+    draw: ModelSpaceDraw | None = None
+
+
+class _Done:
+    """An already computed result with the ``result()`` of a future."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def result(self):
+        return self._value
+
+    def done(self) -> bool:
+        return True
+
+
 class InferenceRun:
     """The one run every engine drives; a context manager.
 
@@ -141,6 +169,7 @@ class InferenceRun:
         self._provenance = None
         self._meta = None
         self._started = False
+        self._finish_pool = None
 
     # -- life --------------------------------------------------------------------------
 
@@ -182,6 +211,9 @@ class InferenceRun:
 
     def close(self) -> None:
         """``galflow_unconfigure`` (once)."""
+        if self._finish_pool is not None:
+            self._finish_pool.shutdown(wait=True)
+            self._finish_pool = None
         if self._started:
             self._started = False
             self.pm.hook.galflow_unconfigure(config=self.config)
@@ -324,14 +356,82 @@ class InferenceRun:
         astropy.table.QTable
             A posterior table that passes :func:`~astro_galflow.table.validate_posterior_table`.
         """
+        return next(self.infer_many([table], cutouts, on_rows=on_rows))
+
+    def infer_many(self, tables, cutouts=None, *, on_rows=None):
+        """Posterior tables of an iterable of input tables, yielded in order, one for each.
+
+        What :meth:`infer` does for each table, pipelined across them: each batch of
+        ``config.batch_size`` rows is drawn by the samplers on the calling thread (ONNX
+        Runtime's own worker threads) and then post-processed and tabulated (single-threaded
+        numpy and astropy) on the run's finisher thread while the next batch, of the same
+        table or the next one, is drawn; on two cores that stage otherwise leaves one core
+        idle for a third of the run. At most two drawn batches wait for the finisher, so
+        memory stays bounded by the batch size. Results do not depend on the batching
+        (every row's noise comes from its own seed).
+
+        Parameters
+        ----------
+        tables : iterable of astropy.table.Table
+            Input tables (e.g. the chunks of a catalog); consumed lazily.
+        cutouts : numpy.ndarray, optional
+            As for :meth:`infer`, shared by all tables.
+        on_rows : callable, optional
+            Called with the number of rows after each finished batch.
+
+        Yields
+        ------
+        astropy.table.QTable
+            The posterior table of each input table, as :meth:`infer` returns it.
+        """
         if not self._started:
             raise GalflowError("InferenceRun.infer called outside its `with` block")
-        batch = self.config.batch_size
-        parts = []
-        for start in range(0, max(len(table), 1), batch):
-            parts.append(self._posterior_table(table[start : start + batch], cutouts))
-            if on_rows is not None:
-                on_rows(len(parts[-1]))
+        waiting = deque()  # (input table, its batches' futures), oldest first
+        outstanding = deque()  # futures not yet waited for, oldest first
+        counted = set()  # ids of the futures whose rows on_rows was told of
+
+        def finished(future) -> QTable:
+            part = future.result()  # re-raises the finisher's error here
+            if on_rows is not None and id(future) not in counted:
+                counted.add(id(future))
+                on_rows(len(part))
+            return part
+
+        def finished_tables(block: bool):
+            while waiting and (block or all(f.done() for f in waiting[0][1])):
+                table, futures = waiting.popleft()
+                parts = [finished(f) for f in futures]
+                counted.difference_update(id(f) for f in futures)  # ids may be reused from now on
+                yield self._joined(table, parts)
+
+        try:
+            for table in tables:
+                futures = []
+                for start in range(0, max(len(table), 1), self.config.batch_size):
+                    batch = table[start : start + self.config.batch_size]
+                    if self.device_summaries:
+                        futures.append(_Done(self._device_batch_table(batch, cutouts)))
+                        continue
+                    drawn = self._draw_batch(batch, cutouts)
+                    while len(outstanding) >= 2:
+                        finished(outstanding.popleft())
+                    future = self._finisher().submit(self._tabulate, drawn)
+                    outstanding.append(future)
+                    futures.append(future)
+                    yield from finished_tables(block=False)
+                waiting.append((table, futures))
+                yield from finished_tables(block=False)
+        except GeneratorExit:
+            raise
+        except BaseException:
+            # The tables drawn in full before the failure are still handed out (the
+            # streaming engine writes them), so a resume redoes no more than without
+            # the pipeline; then the failure propagates.
+            yield from finished_tables(block=True)
+            raise
+        yield from finished_tables(block=True)
+
+    def _joined(self, table, parts) -> QTable:
         out = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
         out.meta = dict(parts[0].meta)
         if len(out) != len(table):
@@ -340,11 +440,24 @@ class InferenceRun:
             out.add_index(SPATIAL_INDEX_COLUMN)
         return out
 
+    def _finisher(self):
+        """The run's one post-processing thread (batches are finished in order, one at a time)."""
+        if self._finish_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._finish_pool = ThreadPoolExecutor(1, thread_name_prefix="galflow-finish")
+        return self._finish_pool
+
     def _usable(self, table: QTable, cutouts) -> tuple[np.ndarray, np.ndarray | None]:
-        """Flag rows the model cannot use; return ``(usable, cutout_rows)``."""
+        """Flag rows the model cannot use; return ``(usable, images)``.
+
+        ``images`` holds the usable rows' cutouts, float32, read from ``cutouts`` once:
+        on a memory-mapped file each read is a copy of ~300 KB a row, and the check and
+        the encoder used to read them separately (None for photometry-only models).
+        """
         model = self.model
         flags = flag_column(table)
-        cutout_rows = None
+        images = None
         if model.requires_cutouts:
             self.require_cutouts(cutouts)
             if cutouts.ndim != 4 or cutouts.shape[1] != len(model.image_bands):
@@ -356,48 +469,58 @@ class InferenceRun:
             index = column_values(table, "cutout_index")
             with np.errstate(invalid="ignore"):
                 valid = np.isfinite(index) & (index >= 0) & (index < len(cutouts)) & (index == np.round(index))
-            cutout_rows = np.where(valid, index, 0).astype(np.int64)
-            bad = ~valid
             check = np.flatnonzero(valid)
-            if check.size:
-                bad[check] |= bad_cutout_mask(np.asarray(cutouts[cutout_rows[check]]))
+            images = np.asarray(cutouts[index[check].astype(np.int64)], dtype=np.float32)
+            bad = ~valid
+            bad[check] |= bad_cutout_mask(images)
             flags[bad] |= int(PosteriorFlag.BAD_CUTOUT)
         usable = (np.asarray(flags) & int(BLOCKING_FLAGS)) == 0
-        return usable, cutout_rows
+        if images is not None:
+            keep = usable[check]
+            images = images if keep.all() else images[keep]
+        return usable, images
 
-    def _posterior_table(self, table, cutouts) -> QTable:
-        config, model, pm = self.config, self.model, self.pm
+    def _prepared(self, table, cutouts) -> _Batch:
+        """Input checks and flags of a batch (hooks included); its usable rows and their cutouts."""
+        config, model = self.config, self.model
         table = as_qtable(table)
         check_columns(table, ["source_id", "ra", "dec", *(mag_column(b) for b in model.photometry_bands)])
         # The built-in input checks flag the bands this model uses, whatever else the table holds.
         table.meta["bands"] = tuple(model.photometry_bands)
         table["posterior_flags"] = np.zeros(len(table), dtype=np.int64)
-        pm.hook.galflow_prepare_inputs(table=table, source=self.source, config=config)
-        usable, cutout_rows = self._usable(table, cutouts)
+        self.pm.hook.galflow_prepare_inputs(table=table, source=self.source, config=config)
+        usable, images = self._usable(table, cutouts)
         flags = np.asarray(table["posterior_flags"], dtype=np.int64).copy()
         flags[~usable] |= int(PosteriorFlag.NO_POSTERIOR)
+        extra = {name: np.full(len(table), np.nan, dtype=np.float32) for name in getattr(model, "extra_columns", ())}
+        return _Batch(table=table, rows=np.flatnonzero(usable), images=images, flags=flags, extra=extra)
 
-        n, s = len(table), config.n_samples
-        extra = {name: np.full(n, np.nan, dtype=np.float32) for name in getattr(model, "extra_columns", ())}
-        rows = np.flatnonzero(usable)
-        if self.device_summaries:
-            sub_cutouts = (
-                None
-                if cutout_rows is None or not rows.size
-                else np.asarray(cutouts[cutout_rows[rows]], dtype=np.float32)
-            )
-            return self._device_table(table, rows, sub_cutouts, flags, extra)
-        samples = {name: np.full((n, s), np.nan, dtype=np.float32) for name in model.parameters}
-        if rows.size:
-            sub_cutouts = None if cutout_rows is None else np.asarray(cutouts[cutout_rows[rows]], dtype=np.float32)
-            posterior = model.posterior_samples(
-                table[rows],
-                sub_cutouts,
-                n_samples=s,
-                seed=config.seed,
+    def _device_batch_table(self, table, cutouts) -> QTable:
+        batch = self._prepared(table, cutouts)
+        return self._device_table(batch.table, batch.rows, batch.images, batch.flags, batch.extra)
+
+    def _draw_batch(self, table, cutouts) -> _Batch:
+        """The sampling stage of a batch (:meth:`GalflowModel.draw <astro_galflow.models.GalflowModel.draw>`)."""
+        batch = self._prepared(table, cutouts)
+        if batch.rows.size:
+            batch.draw = self.model.draw(
+                batch.table[batch.rows],
+                batch.images,
+                n_samples=self.config.n_samples,
+                seed=self.config.seed,
                 compiled=self.compiled,
-                calibrate=config.calibrate,
             )
+        batch.images = None  # the cutouts are encoded; do not hold them while the batch waits
+        return batch
+
+    def _tabulate(self, batch: _Batch) -> QTable:
+        """The post-processing stage of a batch: physical samples, summaries, the posterior table."""
+        config, model = self.config, self.model
+        table, rows, flags, extra = batch.table, batch.rows, batch.flags, batch.extra
+        n, s = len(table), config.n_samples
+        samples = {name: np.full((n, s), np.nan, dtype=np.float32) for name in model.parameters}
+        if batch.draw is not None:
+            posterior = model.finish(batch.draw, calibrate=config.calibrate)
             for name, values in posterior.samples.items():
                 samples[name][rows] = values
             for name, values in posterior.columns.items():
@@ -413,7 +536,9 @@ class InferenceRun:
             add_parameter_columns(
                 out, spec, samples[name], quantiles=config.quantiles, store_samples=config.store_samples
             )
-            for result in pm.hook.galflow_summarize_posterior(parameter=spec, samples=samples[name], config=config):
+            for result in self.pm.hook.galflow_summarize_posterior(
+                parameter=spec, samples=samples[name], config=config
+            ):
                 for suffix, (values, unit, description) in (result or {}).items():
                     column = f"{name}_{suffix}"
                     out[column] = values if unit is None else np.asarray(values) * unit

@@ -151,7 +151,9 @@ def add_parameter_columns(table: QTable, spec: ParameterSpec, samples: np.ndarra
     store_samples : bool
         Also add ``{name}_samples``.
     """
-    samples = np.asarray(samples, dtype=np.float64)
+    samples = np.asarray(samples)
+    if samples.dtype.kind != "f":
+        samples = samples.astype(np.float64)
     if samples.ndim != 2 or samples.shape[0] != len(table):
         raise ValueError(f"samples of {spec.name!r} have shape {samples.shape}; expected ({len(table)}, n_samples)")
     has = np.isfinite(samples).all(axis=1)
@@ -159,9 +161,12 @@ def add_parameter_columns(table: QTable, spec: ParameterSpec, samples: np.ndarra
     std = np.full(len(table), np.nan)
     qs = np.full((len(quantiles), len(table)), np.nan)
     if has.any():
-        mean[has] = samples[has].mean(axis=1)
-        std[has] = samples[has].std(axis=1, ddof=1) if samples.shape[1] > 1 else 0.0
-        qs[:, has] = np.quantile(samples[has], quantiles, axis=1)
+        # Moments accumulate in float64; the quantiles select among the float32 samples
+        # themselves (a float64 copy of every sample cost more than the selection).
+        usable = samples if has.all() else samples[has]
+        mean[has] = usable.mean(axis=1, dtype=np.float64)
+        std[has] = usable.std(axis=1, ddof=1, dtype=np.float64) if samples.shape[1] > 1 else 0.0
+        qs[:, has] = np.quantile(usable, quantiles, axis=1)
     add_summary_columns(table, spec, mean, std, qs, quantiles=quantiles, samples=samples if store_samples else None)
 
 

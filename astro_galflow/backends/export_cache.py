@@ -72,12 +72,15 @@ def cache_dir_from(options: dict) -> Path | None:
 
 def export_key(kind: str, module, *, variant: str = "") -> str:
     """File name of the cached export of ``module`` (see the module docstring)."""
-    import onnxscript
+    from importlib.metadata import version
+
     import torch
 
     from astro_galflow.backends.export import DEFAULT_OPSET, weights_hash
 
-    parts = [kind, weights_hash(module), variant, f"torch{torch.__version__}", f"onnxscript{onnxscript.__version__}"]
+    # the installed version, not onnxscript.__version__: importing the exporter costs
+    # about 1.3 s (it pulls in torch.export), and a run whose exports are cached never needs it
+    parts = [kind, weights_hash(module), variant, f"torch{torch.__version__}", f"onnxscript{version('onnxscript')}"]
     return "-".join(p for p in parts if p) + f"-opset{DEFAULT_OPSET}.onnx"
 
 

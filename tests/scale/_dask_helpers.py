@@ -7,7 +7,7 @@ import signal
 
 
 class _KillOnce:
-    """Wraps a model; the first ``posterior_samples`` call in any process kills that process."""
+    """Wraps a model; the first ``draw`` (the run's sampling stage) in any process kills that process."""
 
     def __init__(self, model, marker):
         self._model = model
@@ -16,11 +16,11 @@ class _KillOnce:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def posterior_samples(self, *args, **kwargs):
+    def draw(self, *args, **kwargs):
         try:
             fd = os.open(self._marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
-            return self._model.posterior_samples(*args, **kwargs)
+            return self._model.draw(*args, **kwargs)
         os.close(fd)
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -18,15 +18,15 @@ from astro_galflow.testing.tables import make_input_table
 
 
 def _crash_at(monkeypatch, row):
-    """Make the run fail on the chunk whose first row is catalog row ``row`` (source_id ``row + 1``)."""
-    real = InferenceRun.infer
+    """Make the run fail on the batch whose first row is catalog row ``row`` (source_id ``row + 1``)."""
+    real = InferenceRun._draw_batch
 
     def failing(self, table, *args, **kwargs):
         if int(table["source_id"][0]) == row + 1:
             raise GalflowError("simulated crash")
         return real(self, table, *args, **kwargs)
 
-    monkeypatch.setattr(InferenceRun, "infer", failing)
+    monkeypatch.setattr(InferenceRun, "_draw_batch", failing)
     return real
 
 
@@ -62,7 +62,7 @@ def test_resume_under_any_difference_is_refused_naming_it(
     real = _crash_at(monkeypatch, 128)
     with pytest.raises(GalflowError, match="simulated crash"):
         stream_infer(catalog, out, config=config, chunk_rows=128, progress=False, pm=scale_pm)
-    monkeypatch.setattr(InferenceRun, "infer", real)
+    monkeypatch.setattr(InferenceRun, "_draw_batch", real)
 
     if change == "weights":
         _replace_weights(model_dir)  # same --model string, other weights
@@ -90,7 +90,7 @@ def test_same_run_resumes_with_a_reloaded_model(tmp_path, tiny_model_dir, scale_
     real = _crash_at(monkeypatch, 128)
     with pytest.raises(GalflowError):
         stream_infer(catalog, out, config=config, chunk_rows=128, progress=False, pm=scale_pm)
-    monkeypatch.setattr(InferenceRun, "infer", real)
+    monkeypatch.setattr(InferenceRun, "_draw_batch", real)
     stream_infer(
         catalog,
         out,

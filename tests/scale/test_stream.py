@@ -63,7 +63,7 @@ def test_failed_run_resumes_only_unfinished_chunks(
     tmp_path, catalog, reference, scale_config, scale_pm, tiny_model, monkeypatch
 ):
     out = tmp_path / "post.parquet"
-    real = InferenceRun.infer
+    real = InferenceRun._draw_batch  # the sampling stage of each batch (64 rows here)
     ids = list(catalog[0]["source_id"])
     calls = []
 
@@ -76,13 +76,13 @@ def test_failed_run_resumes_only_unfinished_chunks(
             raise GalflowError("simulated crash")
         return real(self, table, *args, **kwargs)
 
-    monkeypatch.setattr(InferenceRun, "infer", failing)
+    monkeypatch.setattr(InferenceRun, "_draw_batch", failing)
     with pytest.raises(GalflowError, match="simulated crash"):
         stream_infer(
             catalog[1], out, config=scale_config, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model
         )
     assert not out.exists()
-    assert calls == [0, 128, 256]
+    assert calls == [0, 64, 128, 192, 256]
 
     with pytest.raises(InputError, match="partial run"):
         stream_infer(
@@ -100,11 +100,13 @@ def test_failed_run_resumes_only_unfinished_chunks(
         stream_infer(catalog[1], out, config=other, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model)
 
     monkeypatch.setattr(
-        InferenceRun, "infer", lambda self, t, *a, **k: (calls.append(start_of(t)), real(self, t, *a, **k))[1]
+        InferenceRun, "_draw_batch", lambda self, t, *a, **k: (calls.append(start_of(t)), real(self, t, *a, **k))[1]
     )
     calls.clear()
     stream_infer(catalog[1], out, config=scale_config, chunk_rows=128, progress=False, pm=scale_pm, model=tiny_model)
-    assert calls == [256, 384]
+    # the chunks drawn in full before the crash were written although the pipeline was
+    # still finishing them when it came: only 256: and 384: run again
+    assert calls == [256, 320, 384, 448]
     result = read_posterior_table(out)
     np.testing.assert_array_equal(result["source_id"], catalog[0]["source_id"])
     np.testing.assert_allclose(result["log_mstar_mean"].value, reference["log_mstar_mean"].value, rtol=1e-6)
