@@ -5,6 +5,8 @@ sim-default encoder, dynamic batch axis) is checked through ONNX Runtime and the
 operator table, and the hook's fallback is checked against eager torch.
 """
 
+import json
+
 import pytest
 import torch
 
@@ -113,3 +115,47 @@ def test_hook_leaves_other_backends_encoders_alone(encoder, backend_registry):
 def test_compile_encoder_needs_cuda(encoder):
     with pytest.raises(BackendUnavailable, match="CUDA devices"):
         TensorRTBackend().compile_encoder(encoder, encoder.example_inputs(2), "cpu")
+
+
+def test_compile_encoder_builds_once_then_loads_from_the_cache(encoder, tmp_path, monkeypatch):
+    # TensorRT itself replaced by stand-ins: what is exported, the profile and shape the
+    # builder gets, and that a second compile loads the cached engine instead of building
+    import onnx
+
+    import galflow_tensorrt.backend as backend_module
+    import galflow_tensorrt.engine as engine_module
+    from astro_galflow.backends.export import weights_hash
+    from galflow_tensorrt.cache import EngineKey
+    from galflow_tensorrt.profiles import BatchProfile
+
+    def engine_key(self, module, profile, device, *, role, input_shape, variant):
+        return EngineKey(
+            weights_hash(module), "stand-in GPU", (9, 0), "0", profile.as_dict(), "fp32", role, input_shape, variant
+        )
+
+    builds = []
+
+    def build_encoder_engine(onnx_model, profile, image_shape, precision, workspace_bytes):
+        builds.append((onnx_model, profile, image_shape, precision))
+        return b"engine %d" % len(builds)
+
+    class StandInEngine:
+        def __init__(self, blob, profile, device):
+            self.blob, self.profile = blob, profile
+
+    monkeypatch.setattr(backend_module, "unavailable_reason", lambda device: None)
+    monkeypatch.setattr(TensorRTBackend, "engine_key", engine_key)
+    monkeypatch.setattr(engine_module, "build_encoder_engine", build_encoder_engine)
+    monkeypatch.setattr(engine_module, "TensorRTEncoder", StandInEngine)
+
+    backend = TensorRTBackend({"cache_dir": str(tmp_path), "encoder_max_batch": 32}, batch_size=512)
+    first = backend.compile_encoder(encoder, encoder.example_inputs(4), "cuda")
+    ((graph, profile, image_shape, precision),) = builds
+    assert (profile, image_shape, precision) == (BatchProfile(1, 32, 32), (3, 160, 160), "fp32")
+    assert onnx.load_from_string(graph).graph.input[0].type.tensor_type.shape.dim[0].dim_param
+    assert unsupported_operators(graph) == set()
+    second = backend.compile_encoder(encoder, encoder.example_inputs(4), "cuda")
+    assert len(builds) == 1 and second.blob == first.blob == b"engine 1"
+    (sidecar,) = tmp_path.glob("*.json")
+    key = json.loads(sidecar.read_text())["key"]
+    assert (key["role"], key["input_shape"], key["variant"]) == ("encoder", [3, 160, 160], "softening=0.02")

@@ -291,8 +291,10 @@ class TensorRTEncoder:
         self.context = self.engine.create_execution_context()
         self.profile = profile
         self.device = device
-        # the output's last axis is static in the exported graph; the batch axis is -1
-        self.n_features = int(self.engine.get_tensor_shape(ENCODER_OUTPUTS[0])[-1])
+        # the output's last axis is static in the exported graph (its batch axis is -1);
+        # trt.Dims is indexed from the front
+        shape = self.engine.get_tensor_shape(ENCODER_OUTPUTS[0])
+        self.n_features = int(shape[len(shape) - 1])
 
     def _execute(self, batch):
         import torch
