@@ -683,6 +683,10 @@ class InferenceRun:
                 "config": config.to_meta(),
                 "provenance": self.provenance(),
             }
+            if "image" in self.compiled:
+                # the encoder is compiled through the same hook and may run elsewhere (a
+                # plugin's fallback, or a backend that compiles samplers only)
+                meta["encoder_backend"] = describe_backend(config, self.compiled["image"])
             # Version objects (e.g. torch's TorchVersion) are str subclasses that YAML-based
             # writers refuse; the meta holds plain JSON types only.
             self._meta = json.loads(json.dumps(meta, default=str))

@@ -8,12 +8,16 @@
 #   that the working tree plus wheels stay under the device tool's 64 MiB), pyerfa,
 #   astropy-iers-data and healpy, for CPython 3.12 on x86-64;
 # * .gpu_data/phot5k.parquet: 5,000 simulated photometry-only galaxies (input columns only),
-#   which benchmarks/tile_catalog.py grows to 1,000,000 rows there.
-# Both folders are listed in .git/info/exclude, so they travel only when carried.
+#   which benchmarks/tile_catalog.py grows to 1,000,000 rows there;
+# * .gpu_data/img8.parquet and img8.cutouts.npy: 8 simulated galaxies with cutouts (2.5 MB),
+#   for the TensorRT plugin's end-to-end test (plugins/galflow-tensorrt/tests/test_trt_gpu.py).
+# Both folders are listed in the repository's info/exclude, so they travel only when carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .git/info
-for d in /.whl/ /.gpu_data/; do grep -qxF "$d" .git/info/exclude 2>/dev/null || echo "$d" >>.git/info/exclude; done
+# a worktree's .git is a file: ask git where its exclude file lives
+exclude=$(git rev-parse --git-path info/exclude)
+mkdir -p "$(dirname "$exclude")"
+for d in /.whl/ /.gpu_data/; do grep -qxF "$d" "$exclude" 2>/dev/null || echo "$d" >>"$exclude"; done
 rm -rf .whl .gpu_data && mkdir -p .whl .gpu_data
 platforms=(--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp "${platforms[@]}" \
@@ -42,4 +46,6 @@ t = t[keep]
 t.meta = {"survey": "simulated"}
 t.write(".gpu_data/phot5k.parquet", overwrite=True)
 PY
+# the same 8 galaxies the test simulates where GalSim is installed
+galflow simulate .gpu_data/img8.parquet -n 8 --seed 5 --no-progress >/dev/null
 du -sh .whl .gpu_data

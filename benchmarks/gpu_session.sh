@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The prepared GPU session of issues 6 and 14: one command on a machine with an NVIDIA GPU,
-# about 5 minutes on an H200 with 16 CPU cores.
+# about 5 minutes on an H200 with 16 CPU cores (a few more where TensorRT is installed and builds engines).
 #
 #   OUT=gpu-out bash benchmarks/gpu_session.sh [budget seconds for the kernel benchmark, default 60]
 #
@@ -12,8 +12,11 @@
 # 1. installs astro_galflow (and galflow-tensorrt) without dependencies into the
 #    machine's torch environment; wheels in .whl/ (astropy, pyerfa, astropy-iers-data
 #    where the image lacks them) are installed first, with no index;
-# 2. runs the tests marked ``gpu`` (CUDA graphs, device-side summaries and noise,
-#    TensorRT where installed);
+# 2. runs the tests marked ``gpu`` (CUDA graphs, device-side summaries and noise), then
+#    the TensorRT plugin's (engines for the samplers and the sim-default image encoder,
+#    and galflow infer --backend tensorrt on .gpu_data/img8.parquet; they skip, saying
+#    why, where TensorRT is not installed) with a timeout of their own: engine builds
+#    take tens of seconds each;
 # 3. simulates 1,000,000 photometry-only galaxies and times ``galflow infer --device cuda``
 #    on all of them as a process under /usr/bin/time -v (the run's device path: noise,
 #    post-processing and summaries on the GPU; rows outside the training domain on the host);
@@ -40,7 +43,10 @@ python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . -e plug
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv | tee "$OUT/nvidia_smi.txt"
 nproc | tee "$OUT/nproc.txt"
 timeout 100 python3 -m pytest -m gpu -p no:cacheprovider -q -rs tests/backends/test_torch_backends.py tests/host/test_summaries.py \
-    plugins/galflow-tensorrt/tests 2>&1 | tee "$OUT/pytest_gpu.txt"
+    2>&1 | tee "$OUT/pytest_gpu.txt"
+python3 -c "import tensorrt; print('tensorrt', tensorrt.__version__)" 2>&1 | tail -1 | tee "$OUT/tensorrt_version.txt"
+timeout 420 python3 -m pytest -m gpu -p no:cacheprovider -q -rs plugins/galflow-tensorrt/tests 2>&1 \
+    | tee "$OUT/pytest_tensorrt.txt"
 if [ -f .gpu_data/phot5k.parquet ]; then
     # no GalSim there: a small simulated catalog travels (carry .gpu_data) and is tiled
     timeout 120 python3 benchmarks/tile_catalog.py .gpu_data/phot5k.parquet "$DATA/phot1m.parquet" --rows 1000000 \

@@ -36,6 +36,8 @@ def test_sim_default_with_aligned_cutouts_across_batches(rendered):
     good[[3, 5]] = False
     assert np.isfinite(out["log_mstar_mean"].value[good]).all()
     assert out.meta["model_sha256"]["vae.safetensors"] == load_model("sim-default").card["sha256"]["vae.safetensors"]
+    # the encoder is compiled through galflow_compile_head too, and the meta says what ran it
+    assert out.meta["encoder_backend"]["name"] == "eager" and out.meta["encoder_backend"]["requested"] == "eager"
 
 
 def test_misaligned_cutouts_are_refused(rendered):

@@ -1,8 +1,14 @@
+import pluggy
 import pytest
 import torch
 
+from astro_galflow import hookspecs
+from astro_galflow.backends import plugin as builtin_backends
+from astro_galflow.backends.base import Backend
 from astro_galflow.heads.network import JointNetwork, JointSampler
 from astro_galflow.params import PARAMETERS
+from astro_galflow.registry import Registry
+from galflow_tensorrt import plugin as trt_plugin
 
 
 @pytest.fixture(scope="module")
@@ -26,3 +32,21 @@ def _inputs(n, s, seed=0):
 def sampler_inputs():
     """``sampler_inputs(n, s, seed=0) -> (features, eps)`` for :func:`joint_sampler`."""
     return _inputs
+
+
+@pytest.fixture
+def plugin_manager():
+    """A plugin manager with the built-in backends and this plugin (no other entry points)."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtin_backends, name="astro_galflow.backends.plugin")
+    pm.register(trt_plugin, name="tensorrt")
+    return pm
+
+
+@pytest.fixture
+def backend_registry(plugin_manager):
+    """The backend registry that manager fills (built-ins and ``tensorrt``)."""
+    registry = Registry("backend", Backend)
+    plugin_manager.hook.galflow_register_backends(registry=registry)
+    return registry

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from galflow_tensorrt.cache import EngineCache, EngineCacheWarning, EngineKey, default_cache_dir
-from galflow_tensorrt.profiles import default_profile
+from galflow_tensorrt.profiles import default_profile, encoder_profile
 
 
 def _key(**changes):
@@ -30,6 +30,9 @@ def _key(**changes):
         {"tensorrt_version": "10.0.1"},
         {"profile": default_profile(256, 1000).as_dict()},
         {"precision": "bf16"},
+        {"role": "encoder"},
+        {"input_shape": (3, 160, 160)},
+        {"variant": "softening=0.02"},
     ],
 )
 def test_every_key_field_changes_the_digest(change):
@@ -90,3 +93,52 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("GALFLOW_TENSORRT_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "astro_galflow" / "tensorrt"
+
+
+def _encoder_key(**changes):
+    fields = dict(
+        profile=encoder_profile(512).as_dict(),
+        role="encoder",
+        input_shape=(3, 160, 160),
+        variant="softening=0.02",
+    )
+    fields.update(changes)
+    return _key(**fields)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"input_shape": (3, 128, 128)},
+        {"variant": "softening=0.05"},
+        {"profile": encoder_profile(64).as_dict()},
+        {"precision": "fp16"},
+        {"weights_hash": "ef" * 32},
+        {"tensorrt_version": "11.4.0.106"},
+        {"gpu_name": "NVIDIA A100-SXM4-40GB"},
+    ],
+)
+def test_encoder_keys_miss_on_any_change(tmp_path, change):
+    cache = EngineCache(tmp_path)
+    cache.store(_encoder_key(), b"encoder engine")
+    assert cache.load(_encoder_key()) == b"encoder engine"
+    assert cache.load(_encoder_key(**change)) is None
+
+
+def test_encoder_and_sampler_engines_live_side_by_side(tmp_path):
+    # the same weights hash under both roles (a shared digest) must never serve the other's engine
+    cache = EngineCache(tmp_path)
+    cache.store(_key(), b"sampler engine")
+    cache.store(_key(role="encoder"), b"encoder engine")
+    assert cache.load(_key()) == b"sampler engine"
+    assert cache.load(_key(role="encoder")) == b"encoder engine"
+    assert len(list(tmp_path.glob("*.engine"))) == 2
+
+
+def test_encoder_sidecar_records_the_whole_key(tmp_path):
+    cache = EngineCache(tmp_path)
+    cache.store(_encoder_key(), b"x")
+    _, meta_path = cache._paths(_encoder_key())
+    key = json.loads(meta_path.read_text())["key"]
+    assert key["role"] == "encoder" and key["input_shape"] == [3, 160, 160]
+    assert key["variant"] == "softening=0.02" and key["profile"] == {"min_batch": 1, "opt_batch": 256, "max_batch": 256}

@@ -1,26 +1,13 @@
 from importlib import metadata
 
-import pluggy
 import pytest
 import torch
 
-from astro_galflow import hookspecs
-from astro_galflow.backends import plugin as builtin_backends
-from astro_galflow.backends.base import Backend
 from astro_galflow.config import GalflowConfig
 from astro_galflow.plugins import ENTRY_POINT_GROUP
-from astro_galflow.registry import Registry
 from galflow_tensorrt import plugin as trt_plugin
 from galflow_tensorrt.backend import TensorRTBackend, unavailable_reason
 from galflow_tensorrt.plugin import TensorRTFallbackWarning
-
-
-def _manager():
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    pm.register(builtin_backends, name="astro_galflow.backends.plugin")
-    pm.register(trt_plugin, name="tensorrt")
-    return pm
 
 
 def test_entry_point_is_installed():
@@ -28,32 +15,24 @@ def test_entry_point_is_installed():
     assert names.get("tensorrt") == "galflow_tensorrt.plugin"
 
 
-def test_registers_tensorrt_backend():
-    registry = Registry("backend", Backend)
-    _manager().hook.galflow_register_backends(registry=registry)
-    assert registry.get("tensorrt") is TensorRTBackend
-    assert "onnxruntime" in registry
-
-
-def _registry():
-    registry = Registry("backend", Backend)
-    _manager().hook.galflow_register_backends(registry=registry)
-    return registry
+def test_registers_tensorrt_backend(backend_registry):
+    assert backend_registry.get("tensorrt") is TensorRTBackend
+    assert "onnxruntime" in backend_registry
 
 
 @pytest.mark.parametrize("backend", ["eager", "onnxruntime"])
-def test_answers_only_for_tensorrt(joint_sampler, backend, sampler_inputs):
+def test_answers_only_for_tensorrt(joint_sampler, backend, sampler_inputs, backend_registry):
     config = GalflowConfig(backend=backend)
-    cls = _registry().get(backend)
+    cls = backend_registry.get(backend)
     answer = trt_plugin.galflow_compile_head(joint_sampler, sampler_inputs(2, 2), "cpu", config, cls, cls, "sampler")
     assert answer is None
 
 
-def test_falls_back_with_warning_on_cpu(joint_sampler, sampler_inputs):
+def test_falls_back_with_warning_on_cpu(joint_sampler, sampler_inputs, plugin_manager, backend_registry):
     config = GalflowConfig(backend="tensorrt", backend_settings={"threads": 1})
-    registry = _registry()
+    registry = backend_registry
     with pytest.warns(TensorRTFallbackWarning, match="falling back to backend 'onnxruntime'"):
-        compiled = _manager().hook.galflow_compile_head(
+        compiled = plugin_manager.hook.galflow_compile_head(
             head=joint_sampler,
             example_inputs=sampler_inputs(2, 3),
             device="cpu",

@@ -1,4 +1,4 @@
-"""The ``tensorrt`` backend: export, build or load a cached engine, wrap it as a sampler."""
+"""The ``tensorrt`` backend: export, build or load a cached engine, wrap it as a sampler or encoder."""
 
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ def unavailable_reason(device: str) -> str | None:
 
 
 class TensorRTBackend(Backend):
-    """TensorRT engines built from the exported sampler (NVIDIA GPUs).
+    """TensorRT engines built from the exported samplers and image encoder (NVIDIA GPUs).
 
     Options (``config.plugin_options["tensorrt"]``): ``precision`` (``fp32`` | ``tf32`` |
-    ``fp16`` | ``bf16``), ``cache_dir``, ``workspace_bytes`` and any
-    :class:`~galflow_tensorrt.profiles.ShapeProfile` field (``max_batch``, ...).
+    ``fp16`` | ``bf16``), ``cache_dir``, ``workspace_bytes``, any
+    :class:`~galflow_tensorrt.profiles.ShapeProfile` field (``max_batch``, ...) for the
+    samplers and ``encoder_min_batch``/``encoder_opt_batch``/``encoder_max_batch`` for the
+    encoder (:func:`~galflow_tensorrt.profiles.encoder_profile`).
     """
 
     name = "tensorrt"
@@ -55,8 +57,21 @@ class TensorRTBackend(Backend):
             pass
         return versions
 
-    def engine_key(self, sampler, profile, device: str):
-        """The :class:`~galflow_tensorrt.cache.EngineKey` of ``sampler`` on ``device``."""
+    def engine_key(self, module, profile, device: str, *, role: str = "sampler", input_shape=(), variant: str = ""):
+        """The :class:`~galflow_tensorrt.cache.EngineKey` of ``module`` on ``device``.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            A sampler or an image encoder.
+        profile : ShapeProfile or BatchProfile
+        device : str
+        role : {"sampler", "encoder"}
+        input_shape : tuple of int
+            Fixed shape of one input row (an encoder's ``(bands, H, W)``).
+        variant : str
+            Graph constants that are not weights (see :meth:`compile_encoder`).
+        """
         import tensorrt
         import torch
 
@@ -66,12 +81,15 @@ class TensorRTBackend(Backend):
 
         capability = tuple(torch.cuda.get_device_capability(device))
         return EngineKey(
-            weights_hash=weights_hash(sampler),
+            weights_hash=weights_hash(module),
             gpu_name=torch.cuda.get_device_name(device),
             compute_capability=capability,
             tensorrt_version=tensorrt.__version__,
             profile=profile.as_dict(),
             precision=check_precision(self.options.get("precision"), capability),
+            role=role,
+            input_shape=tuple(int(n) for n in input_shape),
+            variant=variant,
         )
 
     def compile(self, sampler, example_inputs, device: str = "cuda"):
@@ -134,6 +152,71 @@ class TensorRTBackend(Backend):
         )
         cache.store(key, blob)
         return TensorRTSampler(blob, profile, device)
+
+    def compile_encoder(self, encoder, example_inputs, device: str = "cuda"):
+        """Return a :class:`~galflow_tensorrt.engine.TensorRTEncoder` for an image encoder.
+
+        The encoder is exported with a dynamic batch axis
+        (:func:`astro_galflow.backends.export.export_encoder`, the graph ONNX Runtime runs)
+        and built for :func:`~galflow_tensorrt.profiles.encoder_profile`; the engine is
+        cached under a key naming the role, the cutout shape and the encoder's asinh
+        softening beside the weights, GPU, TensorRT version, profile and precision.
+
+        Parameters
+        ----------
+        encoder : torch.nn.Module
+            Pure ``cutouts (N, bands, H, W) -> features (N, F)`` module
+            (:class:`~astro_galflow.encoders.vae.ImageFeatures`).
+        example_inputs : tuple of torch.Tensor
+            ``(cutouts,)``; only the shape of one cutout is used.
+        device : str
+
+        Raises
+        ------
+        BackendUnavailable
+            Without TensorRT or CUDA.
+        """
+        reason = unavailable_reason(device)
+        if reason:
+            raise BackendUnavailable(reason)
+        import copy
+
+        import torch
+
+        from astro_galflow.backends.export import export_encoder
+        from galflow_tensorrt.cache import EngineCache
+        from galflow_tensorrt.engine import (
+            DEFAULT_WORKSPACE_BYTES,
+            EngineBuildError,
+            TensorRTEncoder,
+            build_encoder_engine,
+        )
+        from galflow_tensorrt.profiles import encoder_profile
+
+        image_shape = tuple(int(n) for n in example_inputs[0].shape[1:])
+        profile = encoder_profile(self.batch_size, self.options)
+        # the softening is a float attribute, not a weight, yet it is a constant of the graph
+        variant = f"softening={getattr(encoder, 'softening', 'none')}"
+        key = self.engine_key(encoder, profile, device, role="encoder", input_shape=image_shape, variant=variant)
+        cache = EngineCache(self.options.get("cache_dir"))
+        blob = cache.load(key)
+        if blob is not None:
+            try:
+                return TensorRTEncoder(blob, profile, device)
+            except EngineBuildError as exc:
+                cache.discard(key, str(exc))
+        cpu_encoder = copy.deepcopy(encoder).to("cpu").eval()
+        # two cutouts keep the batch axis dynamic in the export (size 1 would be specialised)
+        example = torch.zeros((2, *image_shape))
+        blob = build_encoder_engine(
+            export_encoder(cpu_encoder, example),
+            profile,
+            image_shape,
+            key.precision,
+            int(self.options.get("workspace_bytes", DEFAULT_WORKSPACE_BYTES)),
+        )
+        cache.store(key, blob)
+        return TensorRTEncoder(blob, profile, device)
 
 
 class EngineSet:

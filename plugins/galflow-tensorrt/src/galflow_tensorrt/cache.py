@@ -1,7 +1,10 @@
 """On-disk cache of serialized TensorRT engines.
 
 An engine is only valid for the weights, GPU model, compute capability, TensorRT version,
-shape profile and precision it was built with, so all of these form the key. Each entry is
+shape profile and precision it was built with, so all of these form the key, together
+with what the engine is (its ``role``, ``"sampler"`` or ``"encoder"``), the fixed shape of
+an input row (an encoder's ``(bands, height, width)``) and any graph constant that is
+not a weight (``variant``: the encoder's asinh softening). Each entry is
 ``<digest>.engine`` plus ``<digest>.json`` holding the full key and the SHA-256 of the
 engine bytes. A sidecar naming another key (a copied or hand-edited cache) is treated as
 a miss and the engine rebuilt; an unreadable sidecar or engine whose hash does not match
@@ -38,7 +41,26 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class EngineKey:
-    """Everything an engine depends on."""
+    """Everything an engine depends on.
+
+    Parameters
+    ----------
+    weights_hash : str
+        :func:`astro_galflow.backends.export.weights_hash` of the module.
+    gpu_name : str
+    compute_capability : tuple of int
+    tensorrt_version : str
+    profile : dict
+        ``as_dict()`` of the engine's shape profile.
+    precision : str
+    role : {"sampler", "encoder"}
+        What the engine computes (the hook's ``role``).
+    input_shape : tuple of int
+        Fixed (non-batch) shape of an input row; empty for samplers, whose feature sizes
+        follow from the weights.
+    variant : str
+        Graph constants that are not weights, e.g. ``"softening=0.02"``.
+    """
 
     weights_hash: str
     gpu_name: str
@@ -46,11 +68,15 @@ class EngineKey:
     tensorrt_version: str
     profile: dict
     precision: str
+    role: str = "sampler"
+    input_shape: tuple[int, ...] = ()
+    variant: str = ""
 
     def as_dict(self) -> dict:
         """JSON-serialisable form (tuples as lists)."""
         data = asdict(self)
         data["compute_capability"] = list(self.compute_capability)
+        data["input_shape"] = list(self.input_shape)
         return data
 
     def digest(self) -> str:

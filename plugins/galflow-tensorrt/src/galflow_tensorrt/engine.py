@@ -1,16 +1,28 @@
-"""Build TensorRT engines from exported ONNX samplers and run them on torch CUDA tensors.
+"""Build TensorRT engines from exported ONNX samplers and encoders; run them on torch CUDA tensors.
 
 Written against the TensorRT 10 Python API (``tensorrt.Builder``, ``OnnxParser``,
 ``IExecutionContext.execute_async_v3``) as documented by NVIDIA; it needs TensorRT and a
-CUDA GPU, so it is exercised only by the tests marked ``gpu``.
+CUDA GPU, so it is exercised only by the tests marked ``gpu``. TensorRT 11 (the
+``tensorrt-cu12``/``-cu13`` 11.x wheels) keeps that API but builds strongly typed networks
+only: its ``BuilderFlag`` has no ``FP16``/``BF16`` and its layers no ``precision`` or
+``set_output_type`` (read from the 11.4 Python bindings), so reduced precision is refused
+there with :class:`EngineBuildError` rather than failing inside the builder.
 """
 
 from __future__ import annotations
 
-from astro_galflow.backends.export import SAMPLER_INPUTS, SAMPLER_OUTPUTS
-from galflow_tensorrt.profiles import ShapeProfile, batch_chunks
+from astro_galflow.backends.export import ENCODER_INPUTS, ENCODER_OUTPUTS, SAMPLER_INPUTS, SAMPLER_OUTPUTS
+from galflow_tensorrt.profiles import BatchProfile, ShapeProfile, batch_chunks
 
-__all__ = ["EngineBuildError", "build_engine", "TensorRTSampler"]
+__all__ = [
+    "EngineBuildError",
+    "build_engine",
+    "build_encoder_engine",
+    "TensorRTSampler",
+    "TensorRTEncoder",
+    "run_in_chunks",
+    "weak_typing_supported",
+]
 
 #: Builder workspace limit: the flows' layers need far less; this caps tactic search.
 DEFAULT_WORKSPACE_BYTES = 1 << 30
@@ -41,6 +53,53 @@ def _pin_transcendentals_to_fp32(network) -> None:
             layer.set_output_type(0, trt.float32)
 
 
+def weak_typing_supported(trt) -> bool:
+    """Whether this TensorRT lowers FP32 graphs to FP16/BF16 through builder flags (TensorRT < 11)."""
+    return hasattr(trt.BuilderFlag, "FP16") and hasattr(trt.BuilderFlag, "BF16")
+
+
+def _apply_precision(trt, config, network, precision: str) -> None:
+    if precision == "fp32":
+        config.clear_flag(trt.BuilderFlag.TF32)
+        return
+    if precision == "tf32":
+        config.set_flag(trt.BuilderFlag.TF32)
+        return
+    if not weak_typing_supported(trt):
+        raise EngineBuildError(
+            f"precision {precision!r} needs TensorRT's FP16/BF16 builder flags, which TensorRT "
+            f"{trt.__version__} no longer has (it builds strongly typed networks only); use "
+            "precision 'fp32' or 'tf32', or TensorRT 10"
+        )
+    config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.BF16)
+    config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
+    _pin_transcendentals_to_fp32(network)
+
+
+def _build(onnx_model: bytes, shapes: dict, precision: str, workspace_bytes: int, what: str) -> bytes:
+    # shapes: input name -> (min, opt, max) shape of the single optimisation profile
+    import tensorrt as trt
+
+    logger = _logger()
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_model):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EngineBuildError(f"TensorRT's ONNX parser rejected the {what} graph: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_bytes))
+    optimisation = builder.create_optimization_profile()
+    for name, (lo, opt, hi) in shapes.items():
+        optimisation.set_shape(name, lo, opt, hi)
+    config.add_optimization_profile(optimisation)
+    _apply_precision(trt, config, network, precision)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineBuildError(f"TensorRT failed to build the {what} engine (see the TensorRT log above)")
+    return bytes(serialized)
+
+
 def build_engine(
     onnx_model: bytes,
     profile: ShapeProfile,
@@ -66,37 +125,43 @@ def build_engine(
     Raises
     ------
     EngineBuildError
-        With the parser's messages when the graph cannot be parsed, or when the build fails.
+        With the parser's messages when the graph cannot be parsed, when the build fails,
+        or for ``fp16``/``bf16`` on a TensorRT without weak typing (11 and later).
     """
-    import tensorrt as trt
+    shapes = {name: profile.shapes(name, feature_dims[name]) for name in SAMPLER_INPUTS}
+    return _build(onnx_model, shapes, precision, workspace_bytes, "sampler")
 
-    logger = _logger()
-    builder = trt.Builder(logger)
-    network = builder.create_network(0)
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(onnx_model):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise EngineBuildError(f"TensorRT's ONNX parser rejected the sampler graph: {errors}")
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_bytes))
-    optimisation = builder.create_optimization_profile()
-    for name in SAMPLER_INPUTS:
-        optimisation.set_shape(name, *profile.shapes(name, feature_dims[name]))
-    config.add_optimization_profile(optimisation)
-    if precision == "fp32":
-        config.clear_flag(trt.BuilderFlag.TF32)
-    else:
-        if precision == "fp16":
-            config.set_flag(trt.BuilderFlag.FP16)
-        elif precision == "bf16":
-            config.set_flag(trt.BuilderFlag.BF16)
-        if precision in ("fp16", "bf16"):
-            config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
-            _pin_transcendentals_to_fp32(network)
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise EngineBuildError("TensorRT failed to build the sampler engine (see the TensorRT log above)")
-    return bytes(serialized)
+
+def build_encoder_engine(
+    onnx_model: bytes,
+    profile: BatchProfile,
+    image_shape: tuple[int, ...],
+    precision: str = "fp32",
+    workspace_bytes: int = DEFAULT_WORKSPACE_BYTES,
+) -> bytes:
+    """Serialized engine for an exported image encoder ``images (N, *image_shape) -> latent (N, F)``.
+
+    Parameters
+    ----------
+    onnx_model : bytes
+        From :func:`astro_galflow.backends.export.export_encoder` (dynamic batch axis).
+    profile : BatchProfile
+        Range of the batch axis.
+    image_shape : tuple of int
+        ``(bands, height, width)`` of one cutout.
+    precision : {"fp32", "tf32", "fp16", "bf16"}
+        As for :func:`build_engine`; in ``fp16``/``bf16`` the input's asinh scaling and
+        the ``exp`` giving sigma stay in FP32.
+    workspace_bytes : int
+        Builder workspace memory-pool limit (bounds the convolution tactics tried).
+
+    Raises
+    ------
+    EngineBuildError
+        As for :func:`build_engine`.
+    """
+    shapes = {ENCODER_INPUTS[0]: profile.shapes(image_shape)}
+    return _build(onnx_model, shapes, precision, workspace_bytes, "encoder")
 
 
 class TensorRTSampler:
@@ -160,3 +225,92 @@ class TensorRTSampler:
             if padded > rows:
                 out[start:stop] = target[:rows]
         return out
+
+
+def run_in_chunks(rows, profile, execute):
+    """Apply ``execute`` to ``rows`` in batches the engine's profile accepts; concatenate the results.
+
+    Parameters
+    ----------
+    rows : torch.Tensor
+        ``(N, ...)``; rows are independent (one galaxy each).
+    profile : BatchProfile or ShapeProfile
+        Batches longer than ``max_batch`` are split, shorter than ``min_batch`` padded
+        with zero rows whose results are dropped (:func:`~galflow_tensorrt.profiles.batch_chunks`).
+    execute : callable
+        ``batch (B, ...) -> (B, F)`` for ``min_batch <= B <= max_batch``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, F)``; ``(0, 0)`` when ``N`` is 0 (nothing was run, so ``F`` is unknown).
+    """
+    import torch
+
+    parts = []
+    for start, stop, padded in batch_chunks(len(rows), profile):
+        batch = rows[start:stop]
+        if padded > stop - start:
+            batch = torch.cat([batch, batch.new_zeros((padded - (stop - start), *batch.shape[1:]))])
+        parts.append(execute(batch)[: stop - start])
+    if not parts:
+        return rows.new_empty((0, 0))
+    return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+
+class TensorRTEncoder:
+    """Callable ``images -> features`` running an encoder engine on torch CUDA tensors.
+
+    Takes what the host's encoder takes (nanomaggie cutouts ``(N, bands, H, W)``, on any
+    device) and returns float32 features ``(N, F)`` on the engine's device, like the eager
+    encoder on a GPU. Batches are split/padded to the profile; the engine runs on torch's
+    current CUDA stream.
+
+    Parameters
+    ----------
+    engine_bytes : bytes
+        A serialized engine (:func:`build_encoder_engine`) for this GPU and TensorRT version.
+    profile : BatchProfile
+        The profile it was built with.
+    device : str
+        CUDA device.
+
+    Raises
+    ------
+    EngineBuildError
+        If TensorRT cannot deserialize the engine (another GPU or TensorRT version).
+    """
+
+    def __init__(self, engine_bytes: bytes, profile: BatchProfile, device: str = "cuda"):
+        import tensorrt as trt
+
+        self._runtime = trt.Runtime(_logger())
+        self.engine = self._runtime.deserialize_cuda_engine(engine_bytes)
+        if self.engine is None:
+            raise EngineBuildError("TensorRT could not deserialize the cached encoder engine")
+        self.context = self.engine.create_execution_context()
+        self.profile = profile
+        self.device = device
+        # the output's last axis is static in the exported graph (its batch axis is -1);
+        # trt.Dims is indexed from the front
+        shape = self.engine.get_tensor_shape(ENCODER_OUTPUTS[0])
+        self.n_features = int(shape[len(shape) - 1])
+
+    def _execute(self, batch):
+        import torch
+
+        out = torch.empty((batch.shape[0], self.n_features), device=self.device, dtype=torch.float32)
+        stream = torch.cuda.current_stream(self.device)
+        self.context.set_input_shape(ENCODER_INPUTS[0], tuple(batch.shape))
+        self.context.set_tensor_address(ENCODER_INPUTS[0], batch.data_ptr())
+        self.context.set_tensor_address(ENCODER_OUTPUTS[0], out.data_ptr())
+        if not self.context.execute_async_v3(stream.cuda_stream):
+            raise RuntimeError("TensorRT failed to enqueue the encoder engine")
+        return out
+
+    def __call__(self, images):
+        import torch
+
+        # row slices of a contiguous tensor are contiguous: the engine reads them in place
+        images = images.to(self.device, torch.float32).contiguous()
+        return run_in_chunks(images, self.profile, self._execute)

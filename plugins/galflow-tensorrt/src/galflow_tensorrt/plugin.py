@@ -27,13 +27,15 @@ def galflow_register_backends(registry):
 
 @hookimpl
 def galflow_compile_head(head, example_inputs, device, config, backend, fallback, role):
-    """Compile a sampler into a TensorRT engine when the run resolved ``--backend`` to ``tensorrt``.
+    """Compile a sampler or the image encoder into a TensorRT engine when the run resolved ``--backend`` to ``tensorrt``.
 
-    Any other backend: return None (the built-in default answers). Without TensorRT or
-    CUDA: warn with :class:`TensorRTFallbackWarning` and compile with ``fallback``, the
-    backend ``--backend auto`` picks on ``device``; its ``backend_info`` records both the
-    request and the backend that runs. Image encoders run on the default path of the
-    TensorRT backend (eager torch on the GPU).
+    Any other backend: return None (the built-in default answers). Samplers
+    (``role="sampler"``) become an :class:`~galflow_tensorrt.backend.EngineSet`, the image
+    encoder (``role="encoder"``) a :class:`~galflow_tensorrt.engine.TensorRTEncoder`; both
+    carry ``backend_info`` naming ``tensorrt`` and the precision. Without TensorRT or CUDA:
+    warn with :class:`TensorRTFallbackWarning` and compile with ``fallback``, the backend
+    ``--backend auto`` picks on ``device``; its ``backend_info`` records both the request
+    and the backend that runs. A role this plugin does not know gets None.
     """
     if backend.name != "tensorrt":
         return None
@@ -42,12 +44,15 @@ def galflow_compile_head(head, example_inputs, device, config, backend, fallback
 
     reason = unavailable_reason(device)
     if reason is None:
-        if role != "sampler":
+        if role not in ("sampler", "encoder"):
             return None
         trt = TensorRTBackend(
             config.plugin_options.get("tensorrt", {}), batch_size=config.batch_size, n_samples=config.n_samples
         )
-        compiled = trt.compile(head, example_inputs, device)
+        if role == "encoder":
+            compiled = trt.compile_encoder(head, example_inputs, device)
+        else:
+            compiled = trt.compile(head, example_inputs, device)
         compiled.backend_info = {
             "name": "tensorrt",
             "requested": config.backend,
