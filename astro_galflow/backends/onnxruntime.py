@@ -247,11 +247,12 @@ class OnnxRuntimeEncoder:
         Images per ORT call (bounds the memory of the convolution activations).
     """
 
-    def __init__(self, model, threads: int = 1, images_per_call: int = 32):
+    def __init__(self, model, threads: int = 1, images_per_call: int = 32, preprocess=None):
         import onnxruntime as ort
 
         self.session = ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
         self.images_per_call = int(images_per_call)
+        self.preprocess = preprocess
         self._runner = ChunkRunner(threads)
 
     def __call__(self, images):
@@ -260,9 +261,12 @@ class OnnxRuntimeEncoder:
 
         array = np.ascontiguousarray(images.detach().to("cpu", torch.float32).numpy())
         parts = {}
+        preprocess = self.preprocess
 
         def work(start, stop):
-            parts[start] = self.session.run(None, {"images": array[start:stop]})[0]
+            # numpy ufuncs release the GIL: the feeding threads preprocess in parallel too
+            chunk = array[start:stop] if preprocess is None else np.ascontiguousarray(preprocess(array[start:stop]))
+            parts[start] = self.session.run(None, {"images": chunk})[0]
 
         self._runner(len(array), self.images_per_call, work)
         if not parts:
@@ -290,11 +294,21 @@ def onnxruntime_encoder(encoder, example_images, options: dict):
     module = encoder.eval()
     threads = int(options.get("threads") or torch.get_num_threads())
     cache_dir = cache_dir_from(options)
-    # the graph fixes the image shape and the (non-weight) asinh softening
     shape = "x".join(str(n) for n in example_images.shape[1:])
-    key = export_key("encoder", module, variant=f"{shape}-soft{getattr(encoder, 'softening', 'none')}")
+    split = getattr(encoder, "split_preprocessing", None)
+    if split is not None:
+        # the pixel scaling on the host (numpy), the network in the graph (see ImageFeatures)
+        preprocess, module = split()
+        example = torch.from_numpy(preprocess(example_images.to("cpu").numpy()))
+        key = export_key("encoder", module, variant=f"{shape}-host-preprocessed")
+    else:
+        preprocess, example = None, example_images.to("cpu")
+        # the graph fixes the image shape and the (non-weight) asinh softening
+        key = export_key("encoder", module, variant=f"{shape}-soft{getattr(encoder, 'softening', 'none')}")
 
     def export(path):
-        return export_encoder(module, example_images.to("cpu"), path)
+        return export_encoder(module, example, path)
 
-    return open_cached(key, export, cache_dir, lambda graph: OnnxRuntimeEncoder(graph, threads=threads))
+    return open_cached(
+        key, export, cache_dir, lambda graph: OnnxRuntimeEncoder(graph, threads=threads, preprocess=preprocess)
+    )

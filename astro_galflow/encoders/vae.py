@@ -134,3 +134,30 @@ class ImageFeatures(nn.Module):
     def features(self, cutouts: torch.Tensor) -> torch.Tensor:
         """Same as :meth:`forward`."""
         return self.forward(cutouts)
+
+    def split_preprocessing(self):
+        """``(preprocess, module)``: the scaling as a numpy function and the network after it.
+
+        ``module(torch.from_numpy(preprocess(cutouts)))`` equals ``self(cutouts)``. A
+        backend that runs a graph (ONNX Runtime) exports ``module`` and applies
+        ``preprocess`` on the host: ONNX Runtime's ``Asinh`` kernel is scalar, about
+        1.2 ms an image on one core (two thirds of the encoder's time), numpy's
+        vectorised ``arcsinh`` about 0.03 ms.
+        """
+        softening = self.softening
+
+        def preprocess(cutouts: np.ndarray) -> np.ndarray:
+            return asinh_scale(cutouts, softening)
+
+        return preprocess, _ScaledImageFeatures(self.vae).eval()
+
+
+class _ScaledImageFeatures(nn.Module):
+    """The features of already scaled images (the graph half of :meth:`ImageFeatures.split_preprocessing`)."""
+
+    def __init__(self, vae: ImageVAE):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, scaled: torch.Tensor) -> torch.Tensor:
+        return self.vae.features(scaled)
