@@ -173,6 +173,11 @@ def galflow_summarize_posterior(parameter: ParameterSpec, samples: np.ndarray, c
     results from all plugins are collected and added as ``{parameter.name}_{suffix}``
     columns. ``values`` has one entry per row.
 
+    Called on the run's finisher thread (one batch at a time, in input order) while the
+    samplers draw the next batch on the calling thread (:meth:`InferenceRun.infer_many
+    <astro_galflow.run.InferenceRun.infer_many>`); an implementation that keeps state
+    across calls needs no lock, but must not assume it runs on the main thread.
+
     Parameters
     ----------
     parameter : astro_galflow.params.ParameterSpec
@@ -192,6 +197,9 @@ def galflow_summarize_posterior(parameter: ParameterSpec, samples: np.ndarray, c
 @hookspec
 def galflow_modify_table(table: QTable, config: GalflowConfig) -> None:
     """Have the last word on the posterior table's columns and meta (in place).
+
+    Called once a batch on the run's finisher thread, like
+    :func:`galflow_summarize_posterior`.
 
     Parameters
     ----------
