@@ -5,7 +5,7 @@
 #   OUT=gpu-out bash benchmarks/gpu_session.sh [budget seconds for the kernel benchmark, default 60]
 #
 # Prepare the carried folders first, on the development machine: ``bash benchmarks/gpu_carry.sh``
-# (trimmed astropy/healpy wheels in .whl/, a 5k-row simulated catalog in .gpu_data/), and
+# (trimmed astropy/healpy wheels in .whl/, a 2k-row simulated catalog in .gpu_data/), and
 # carry [".whl", ".gpu_data"]. The session of 2026-12-04 stopped at missing healpy before
 # this script carried it.
 #
@@ -47,9 +47,9 @@ timeout 100 python3 -m pytest -m gpu -p no:cacheprovider -q -rs tests/backends/t
 python3 -c "import tensorrt; print('tensorrt', tensorrt.__version__)" 2>&1 | tail -1 | tee "$OUT/tensorrt_version.txt"
 timeout 420 python3 -m pytest -m gpu -p no:cacheprovider -q -rs plugins/galflow-tensorrt/tests 2>&1 \
     | tee "$OUT/pytest_tensorrt.txt"
-if [ -f .gpu_data/phot5k.parquet ]; then
+if [ -f .gpu_data/phot2k.parquet ]; then
     # no GalSim there: a small simulated catalog travels (carry .gpu_data) and is tiled
-    timeout 120 python3 benchmarks/tile_catalog.py .gpu_data/phot5k.parquet "$DATA/phot1m.parquet" --rows 1000000 \
+    timeout 120 python3 benchmarks/tile_catalog.py .gpu_data/phot2k.parquet "$DATA/phot1m.parquet" --rows 1000000 \
         2>&1 | tee "$OUT/simulate.txt"
 else
     timeout 150 python3 -m astro_galflow simulate "$DATA/phot1m.parquet" -n 1000000 --no-images --seed 1 2>&1 \
