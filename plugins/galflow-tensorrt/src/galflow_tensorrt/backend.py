@@ -129,29 +129,23 @@ class TensorRTBackend(Backend):
         import torch
 
         from astro_galflow.backends.export import export_sampler
-        from galflow_tensorrt.cache import EngineCache
-        from galflow_tensorrt.engine import DEFAULT_WORKSPACE_BYTES, EngineBuildError, TensorRTSampler, build_engine
+        from galflow_tensorrt.engine import DEFAULT_WORKSPACE_BYTES, TensorRTSampler, build_engine
 
         key = self.engine_key(sampler, profile, device)
-        cache = EngineCache(self.options.get("cache_dir"))
-        blob = cache.load(key)
-        if blob is not None:
-            try:
-                return TensorRTSampler(blob, profile, device)
-            except EngineBuildError as exc:
-                cache.discard(key, str(exc))
-        cpu_sampler = copy.deepcopy(sampler).to("cpu").eval()
-        # two galaxies and two samples keep both axes dynamic in the export
-        example = (torch.zeros(2, feature_dims["context"]), torch.zeros(2, 2, feature_dims["eps"]))
-        blob = build_engine(
-            export_sampler(cpu_sampler, example),
-            profile,
-            feature_dims,
-            key.precision,
-            int(self.options.get("workspace_bytes", DEFAULT_WORKSPACE_BYTES)),
-        )
-        cache.store(key, blob)
-        return TensorRTSampler(blob, profile, device)
+
+        def build():
+            cpu_sampler = copy.deepcopy(sampler).to("cpu").eval()
+            # two galaxies and two samples keep both axes dynamic in the export
+            example = (torch.zeros(2, feature_dims["context"]), torch.zeros(2, 2, feature_dims["eps"]))
+            return build_engine(
+                export_sampler(cpu_sampler, example),
+                profile,
+                feature_dims,
+                key.precision,
+                int(self.options.get("workspace_bytes", DEFAULT_WORKSPACE_BYTES)),
+            )
+
+        return self._cached_engine(key, build, lambda blob: TensorRTSampler(blob, profile, device))
 
     def compile_encoder(self, encoder, example_inputs, device: str = "cuda"):
         """Return a :class:`~galflow_tensorrt.engine.TensorRTEncoder` for an image encoder.
@@ -184,10 +178,8 @@ class TensorRTBackend(Backend):
         import torch
 
         from astro_galflow.backends.export import export_encoder
-        from galflow_tensorrt.cache import EngineCache
         from galflow_tensorrt.engine import (
             DEFAULT_WORKSPACE_BYTES,
-            EngineBuildError,
             TensorRTEncoder,
             build_encoder_engine,
         )
@@ -198,25 +190,40 @@ class TensorRTBackend(Backend):
         # the softening is a float attribute, not a weight, yet it is a constant of the graph
         variant = f"softening={getattr(encoder, 'softening', 'none')}"
         key = self.engine_key(encoder, profile, device, role="encoder", input_shape=image_shape, variant=variant)
+
+        def build():
+            cpu_encoder = copy.deepcopy(encoder).to("cpu").eval()
+            # two cutouts keep the batch axis dynamic in the export (size 1 would be specialised)
+            example = torch.zeros((2, *image_shape))
+            return build_encoder_engine(
+                export_encoder(cpu_encoder, example),
+                profile,
+                image_shape,
+                key.precision,
+                int(self.options.get("workspace_bytes", DEFAULT_WORKSPACE_BYTES)),
+            )
+
+        return self._cached_engine(key, build, lambda blob: TensorRTEncoder(blob, profile, device))
+
+    def _cached_engine(self, key, build, open_engine):
+        """``open_engine(blob)`` of the cached engine ``key``, or of one ``build()`` makes and caches.
+
+        A cached engine TensorRT cannot deserialize (another GPU or TensorRT version, a
+        damaged file) is discarded with a warning naming it and built again.
+        """
+        from galflow_tensorrt.cache import EngineCache
+        from galflow_tensorrt.engine import EngineBuildError
+
         cache = EngineCache(self.options.get("cache_dir"))
         blob = cache.load(key)
         if blob is not None:
             try:
-                return TensorRTEncoder(blob, profile, device)
+                return open_engine(blob)
             except EngineBuildError as exc:
                 cache.discard(key, str(exc))
-        cpu_encoder = copy.deepcopy(encoder).to("cpu").eval()
-        # two cutouts keep the batch axis dynamic in the export (size 1 would be specialised)
-        example = torch.zeros((2, *image_shape))
-        blob = build_encoder_engine(
-            export_encoder(cpu_encoder, example),
-            profile,
-            image_shape,
-            key.precision,
-            int(self.options.get("workspace_bytes", DEFAULT_WORKSPACE_BYTES)),
-        )
+        blob = build()
         cache.store(key, blob)
-        return TensorRTEncoder(blob, profile, device)
+        return open_engine(blob)
 
 
 class EngineSet:

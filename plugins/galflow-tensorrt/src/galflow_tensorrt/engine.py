@@ -186,13 +186,7 @@ class TensorRTSampler:
     """
 
     def __init__(self, engine_bytes: bytes, profile: ShapeProfile, device: str = "cuda"):
-        import tensorrt as trt
-
-        self._runtime = trt.Runtime(_logger())
-        self.engine = self._runtime.deserialize_cuda_engine(engine_bytes)
-        if self.engine is None:
-            raise EngineBuildError("TensorRT could not deserialize the cached engine")
-        self.context = self.engine.create_execution_context()
+        self._runtime, self.engine, self.context = _deserialize(engine_bytes, "engine")
         self.profile = profile
         self.device = device
 
@@ -225,6 +219,17 @@ class TensorRTSampler:
             if padded > rows:
                 out[start:stop] = target[:rows]
         return out
+
+
+def _deserialize(engine_bytes: bytes, what: str):
+    """``(runtime, engine, execution context)`` of a serialized engine (the runtime must outlive it)."""
+    import tensorrt as trt
+
+    runtime = trt.Runtime(_logger())
+    engine = runtime.deserialize_cuda_engine(engine_bytes)
+    if engine is None:
+        raise EngineBuildError(f"TensorRT could not deserialize the cached {what}")
+    return runtime, engine, engine.create_execution_context()
 
 
 def run_in_chunks(rows, profile, execute):
@@ -282,13 +287,7 @@ class TensorRTEncoder:
     """
 
     def __init__(self, engine_bytes: bytes, profile: BatchProfile, device: str = "cuda"):
-        import tensorrt as trt
-
-        self._runtime = trt.Runtime(_logger())
-        self.engine = self._runtime.deserialize_cuda_engine(engine_bytes)
-        if self.engine is None:
-            raise EngineBuildError("TensorRT could not deserialize the cached encoder engine")
-        self.context = self.engine.create_execution_context()
+        self._runtime, self.engine, self.context = _deserialize(engine_bytes, "encoder engine")
         self.profile = profile
         self.device = device
         # the output's last axis is static in the exported graph (its batch axis is -1);
