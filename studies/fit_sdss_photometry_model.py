@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     g = draw_population(args.n, np.random.default_rng(args.seed), map_colours=False)
     sim_mags = photometry.nmgy_to_mag(g["flux_true"]) + np.array(list(photometry.SDSS_MINUS_AB.values()))
     sim_colours = scatter_colours(np.random.default_rng(args.seed + 1), colours_of(sim_mags))
-    model = fit(g["redshift"], sim_colours, real_z, real_mags, real_errs, ebv)
+    model = fit(g["redshift"], sim_colours, real_z, real_mags, real_errs, ebv, seed=args.seed)
     model["provenance"] = {
         "command": "python studies/fit_sdss_photometry_model.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
