@@ -275,7 +275,7 @@ def fit_transfer(source, target, rng, n_steps=TRANSFER_STEPS, levels=_TRANSFER_L
     return np.array(rotations), q_from, q_to
 
 
-def fit(sim_z, sim_colours, real_z, real_mags, real_errs, ebv, *, seed=0) -> dict:
+def fit(sim_z, sim_colours, real_z, real_mags, real_errs, ebv, *, seed=0, n_steps=TRANSFER_STEPS) -> dict:
     """Fit the model from simulated true colours (before the maps) and real observed magnitudes.
 
     Parameters
@@ -289,6 +289,9 @@ def fit(sim_z, sim_colours, real_z, real_mags, real_errs, ebv, *, seed=0) -> dic
         SFD ``E(B-V)`` of real sight lines.
     seed : int
         Seed of the random rotations of the colour transfer (the fit is deterministic).
+    n_steps : int
+        Steps of the colour transfer (:func:`fit_transfer`); 1 is the identity rotation
+        alone, i.e. one quantile map per colour.
     """
     rng = np.random.default_rng(seed)
     edges = np.quantile(real_z, np.linspace(0.0, 1.0, N_Z_BINS + 1))
@@ -301,7 +304,7 @@ def fit(sim_z, sim_colours, real_z, real_mags, real_errs, ebv, *, seed=0) -> dic
         # The simulator adds measurement noise after the transfer: aim at the real colours
         # with the bin's mean noise covariance taken out.
         target = _deconvolve(real_c[rr], _colour_noise_cov(real_errs[rr]))
-        rot, qs, qr = fit_transfer(sim_c[rs], target, rng)
+        rot, qs, qr = fit_transfer(sim_c[rs], target, rng, n_steps)
         rotations.append(rot)
         q_sim.append(qs)
         q_real.append(qr)
