@@ -170,6 +170,17 @@ def magnitude_errors(rng, model, mags, redshift) -> np.ndarray:
     :data:`ERROR_NEIGHBOURS` real galaxies nearest in redshift, r and colours (drawn at
     random): the residuals of one galaxy's five bands go up and down together with its
     size and sky, and depend on its type and distance.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Picks the neighbour of each galaxy.
+    model : dict
+        The fitted model (:func:`load_model`).
+    mags : numpy.ndarray
+        ``(n, 5)`` ugriz magnitudes.
+    redshift : numpy.ndarray
+        ``(n,)`` redshifts.
     """
     mags = np.asarray(mags, float)
     centres, medians = model["err_mag_centres"], model["err_log_median"]
