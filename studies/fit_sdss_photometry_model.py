@@ -18,7 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from astro_galflow.simulation import photometry
-from astro_galflow.simulation.empirical import MODEL_FILE, SF11_COEFFICIENTS, colours_of, fit, scatter_colours
+from astro_galflow.simulation.empirical import (
+    MODEL_FILE,
+    SF11_COEFFICIENTS,
+    TRANSFER_STEPS,
+    colours_of,
+    fit,
+    scatter_colours,
+)
 from astro_galflow.simulation.population import draw_population
 
 
@@ -60,13 +67,21 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     parser.add_argument("-n", type=int, default=40000, help="simulated galaxies for the simulated quantiles")
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument(
+        "--transfer-steps",
+        type=int,
+        default=TRANSFER_STEPS,
+        help="rotations of the colour transfer (default %(default)s; 1 = one quantile map per colour)",
+    )
     args = parser.parse_args(argv)
 
     real_z, real_mags, real_errs, ebv, n_real = _real_inputs(args.data_dir)
     g = draw_population(args.n, np.random.default_rng(args.seed), map_colours=False)
     sim_mags = photometry.nmgy_to_mag(g["flux_true"]) + np.array(list(photometry.SDSS_MINUS_AB.values()))
     sim_colours = scatter_colours(np.random.default_rng(args.seed + 1), colours_of(sim_mags))
-    model = fit(g["redshift"], sim_colours, real_z, real_mags, real_errs, ebv)
+    model = fit(
+        g["redshift"], sim_colours, real_z, real_mags, real_errs, ebv, seed=args.seed, n_steps=args.transfer_steps
+    )
     model["provenance"] = {
         "command": "python studies/fit_sdss_photometry_model.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -4,16 +4,17 @@ Run from the repository root (about an hour on 2 CPU cores)::
 
     python studies/ship_sim_models.py --workdir runs/ship --install
 
-The models shipped since issue 16 (survey tied to real SDSS photometry) were made with::
+The models shipped now (issue 16: survey with the joint colour transfer and real-neighbour
+magnitude errors) were made with::
 
-    python studies/ship_sim_models.py --workdir runs/ship16 --models sim-photometry \
+    python studies/ship_sim_models.py --workdir runs/ship16b --models sim-photometry \
         --flow-epochs 35 --threads 1 --install
-    python studies/ship_sim_models.py --workdir runs/ship16d --models sim-default \
-        --vae-from runs/base_sim_default --n 10000 --flow-epochs 30 --threads 1 --install
+    python studies/ship_sim_models.py --workdir runs/ship16d2 --models sim-default \
+        --vae-from runs/before_sim_default --n 10000 --flow-epochs 30 --threads 1 --install
 
-(``runs/base_sim_default``: a copy of the ``sim-default`` shipped before, whose VAE is
-kept; 15 and 5 minutes of training on the shared 2-core machine; one torch thread is
-several times faster than two there when other jobs load both cores.)
+(``runs/before_sim_default``: a copy of the ``sim-default`` shipped before, whose VAE is
+kept; 5 and 2.5 minutes of head training on the shared 2-core machine when it was quiet;
+one torch thread is several times faster than two there when other jobs load both cores.)
 
 Steps, each skipped when its output already exists (so an interrupted run resumes):
 

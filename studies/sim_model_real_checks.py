@@ -53,6 +53,7 @@ __all__ = [
     "interval_metrics",
     "mahalanobis",
     "check_lines",
+    "line_galaxies",
     "check_images",
     "main",
 ]
@@ -278,8 +279,8 @@ def _log1p_samples(posterior, param) -> np.ndarray:
     return np.log1p(np.asarray(posterior[f"{param}_samples"].to_value(LINE_FLUX_UNIT), dtype=np.float64))
 
 
-def check_lines(model, mpajhu_path, *, n_samples: int = 500, seed: int = 0, z_max: float = 0.3) -> tuple[dict, dict]:
-    """Line-flux posteriors of a photometry model against MPA-JHU fluxes; ``(metrics, arrays for plots)``."""
+def line_galaxies(mpajhu_path, *, z_max: float = 0.3):
+    """The MPA-JHU galaxies :func:`check_lines` uses: z <= ``z_max`` and all four lines > 0, in file order."""
     from astro_galflow.realdata.readers import read_mpajhu_joined
 
     table = read_mpajhu_joined(mpajhu_path)
@@ -289,6 +290,15 @@ def check_lines(model, mpajhu_path, *, n_samples: int = 500, seed: int = 0, z_ma
     table = table[keep]
     if len(table) == 0:
         raise InputError(f"{os.fspath(mpajhu_path)!r}: no galaxy with z <= {z_max} and all four lines > 0")
+    return table
+
+
+def check_lines(model, mpajhu_path, *, n_samples: int = 500, seed: int = 0, z_max: float = 0.3) -> tuple[dict, dict]:
+    """Line-flux posteriors of a photometry model against MPA-JHU fluxes; ``(metrics, arrays for plots)``.
+
+    The arrays are ``{line: (truth, samples)}`` in the row order of :func:`line_galaxies`.
+    """
+    table = line_galaxies(mpajhu_path, z_max=z_max)
     posterior = _infer(table, None, model, n_samples, seed)
     metrics = {
         "model": model.name,

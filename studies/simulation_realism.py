@@ -13,7 +13,7 @@ log10 of the five magnitude errors. Both samples are cut alike: ``0 < z <= 0.3``
 ``r <= 18``, finite magnitudes.
 
 Also written: the two-sample KS statistic of each feature, the AUC of a classifier given
-only the photometry (no errors) and of each feature alone (which features give the
+only the photometry (no errors), of one given only the five errors and of each feature alone (which features give the
 simulation away), colour-colour and colour-redshift figures.
 
 Run from the repository root::
@@ -37,11 +37,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the studies folder: its _paths module
 from _paths import SHARED_SDSS  # noqa: E402
 
-__all__ = ["FEATURES", "PHOTOMETRY", "features_of", "real_features", "simulated_features", "realism", "main"]
+__all__ = ["FEATURES", "PHOTOMETRY", "ERRORS", "features_of", "real_features", "simulated_features", "realism", "main"]
 
 BANDS = "ugriz"
 PHOTOMETRY = ("redshift", "r", "u-g", "g-r", "r-i", "i-z")
-FEATURES = PHOTOMETRY + tuple(f"log_err_{b}" for b in BANDS)
+ERRORS = tuple(f"log_err_{b}" for b in BANDS)
+FEATURES = PHOTOMETRY + ERRORS
 _MGS_FILE = Path("mgs_photoz") / "SDSS_MGS.train"
 
 
@@ -134,6 +135,8 @@ def realism(sim: dict, real: dict, *, seed: int = 0, per_feature: bool = True, m
     out["auc_fold_std"] = round(spread, 4)
     auc, spread = _cv_auc(*matrix(PHOTOMETRY), seed, max_iter=max_iter)
     out["auc_photometry_only"] = round(auc, 4)
+    auc, spread = _cv_auc(*matrix(ERRORS), seed, max_iter=max_iter)
+    out["auc_errors_only"] = round(auc, 4)
     out["ks"] = {k: round(float(ks_2samp(sim[k], real[k]).statistic), 4) for k in FEATURES}
     out["median_sim"] = {k: round(float(np.median(sim[k])), 4) for k in FEATURES}
     out["median_real"] = {k: round(float(np.median(real[k])), 4) for k in FEATURES}
@@ -223,7 +226,10 @@ def main(argv=None) -> int:
         result["figures"] = _figures(sim, real, args.out)
     result["seconds"] = round(time.perf_counter() - start, 1)
     (args.out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"AUC {result['auc']:.3f} (photometry only {result['auc_photometry_only']:.3f}), n = {result['n_each']} each")
+    print(
+        f"AUC {result['auc']:.3f} (photometry only {result['auc_photometry_only']:.3f}, errors only "
+        f"{result['auc_errors_only']:.3f}), n = {result['n_each']} each"
+    )
     for k in FEATURES:
         single = result.get("auc_single_feature", {}).get(k, float("nan"))
         print(f"  {k:10s} KS {result['ks'][k]:.3f}  AUC alone {single:.3f}")

@@ -210,7 +210,7 @@ def _sdss_photometry(rng, z, f_bulge, f_disk):
     scale = 10.0 ** (-0.4 * (new - mags))
     f_bulge, f_disk = f_bulge * scale, f_disk * scale
     flux = f_bulge + f_disk
-    errors = empirical.magnitude_errors(rng, model, new) * flux / (2.5 / np.log(10.0))
+    errors = empirical.magnitude_errors(rng, model, new, z) * flux / (2.5 / np.log(10.0))
     ebv_map, ebv_true = empirical.draw_ebv(rng, model, len(z))
     residual = 10.0 ** (-0.4 * empirical.SF11_COEFFICIENTS[None, :] * (ebv_true - ebv_map)[:, None])
     return f_bulge, f_disk, flux, errors, residual, ebv_map

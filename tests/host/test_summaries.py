@@ -144,6 +144,14 @@ def _plain_rows(model, features, model_space):
     return plain
 
 
+def _untied(model, model_space, name):
+    """Rows whose float32 draws of ``name`` have no ties: tied draws of different members may
+    swap their recalibrated values (both paths sort without a stable tie order), which moves
+    the member means, hence the epistemic spread, and nothing else."""
+    ordered = np.sort(model_space[:, :, model.parameters.index(name)], axis=1)
+    return ~(np.diff(ordered, axis=1) == 0).any(axis=1)
+
+
 def _in_domain(model, features):
     return np.ones(len(features), bool) if model.domain is None else ~(model.domain.ood_score(features) > 0)
 
@@ -173,9 +181,13 @@ def test_device_columns_equal_host_columns_on_the_same_samples(photometry_model,
     plain = _plain_rows(photometry_model, features, model_space)
     assert plain.sum() >= 8, "too few comparable rows for the test to mean anything"
     for name in expected:
-        # the variance of three member means cancels: float32 ulps of expm1 show there
-        rtol = 1e-3 if name.endswith("_std_epistemic") else 2e-5
-        np.testing.assert_allclose(device[name][plain], host[name][plain], rtol=rtol, atol=1e-6, err_msg=name)
+        rows = plain
+        rtol = 2e-5
+        if name.endswith("_std_epistemic"):
+            # the variance of three member means cancels: float32 ulps of expm1 show there
+            rows = plain & _untied(photometry_model, model_space, name.removesuffix("_std_epistemic"))
+            rtol = 1e-3
+        np.testing.assert_allclose(device[name][rows], host[name][rows], rtol=rtol, atol=1e-6, err_msg=name)
     support = int(PosteriorFlag.OUTSIDE_PHYSICAL_SUPPORT)
     np.testing.assert_array_equal(flags.numpy() & support, posterior.flags & support)
 
@@ -226,7 +238,8 @@ def test_ensemble_split_equals_host(photometry_model, host_run):
     for name in photometry_model.parameters:
         ale, epi = uncertainty_decomposition(posterior.samples[name].astype(np.float64), photometry_model.n_members)
         np.testing.assert_allclose(device[f"{name}_std_aleatoric"][plain], ale[plain], rtol=2e-5, atol=1e-7)
-        np.testing.assert_allclose(device[f"{name}_std_epistemic"][plain], epi[plain], rtol=1e-3, atol=1e-6)
+        rows = plain & _untied(photometry_model, model_space, name)
+        np.testing.assert_allclose(device[f"{name}_std_epistemic"][rows], epi[rows], rtol=1e-3, atol=1e-6)
 
 
 def test_uncalibrated_path(photometry_model, host_run):
