@@ -208,8 +208,9 @@ def main(argv=None) -> int:
                     entry["runs"].append({"cache": "cold", **cold})
                     print(f"{model} {rows} cold: {cold}", flush=True)
                     shutil.copytree(fresh, caches[model], dirs_exist_ok=True)
-                elif not any(caches[model].rglob("*.onnx")):
-                    # an unrecorded run fills an empty cache
+                else:
+                    # one unrecorded run per model fills the cache with its exports (a shared
+                    # --cache-dir holding another model's exports is not warm for this one)
                     time_infer(inputs[(model, rows)], model, out, caches[model], args.n_samples)
             repeats = args.repeats if rows <= 50_000 else args.warm_repeats_large
             for _ in range(repeats):
