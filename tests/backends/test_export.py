@@ -113,9 +113,7 @@ def test_image_encoder_scales_on_the_host_and_matches_torch(tmp_path):
     with torch.inference_mode():
         expected = features(cutouts)
         assert_parity(module(torch.from_numpy(preprocess(cutouts.numpy()))), expected)
-    fast = OnnxRuntimeBackend({"threads": 2, "onnx_cache_dir": str(tmp_path)}).compile_encoder(
-        features, (cutouts[:2],)
-    )
+    fast = OnnxRuntimeBackend({"threads": 2, "onnx_cache_dir": str(tmp_path)}).compile_encoder(features, (cutouts[:2],))
     assert_parity(fast(cutouts), expected)
     (graph,) = tmp_path.glob("encoder-*.onnx")
     assert "host-preprocessed" in graph.name
