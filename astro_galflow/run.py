@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,19 +122,6 @@ class _Batch:
     flags: np.ndarray
     extra: dict
     draw: ModelSpaceDraw | None = None
-
-
-class _Done:
-    """An already computed result with the ``result()`` of a future."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def result(self):
-        return self._value
-
-    def done(self) -> bool:
-        return True
 
 
 class InferenceRun:
@@ -387,22 +375,20 @@ class InferenceRun:
         if not self._started:
             raise GalflowError("InferenceRun.infer called outside its `with` block")
         waiting = deque()  # (input table, its batches' futures), oldest first
-        outstanding = deque()  # futures not yet waited for, oldest first
-        counted = set()  # ids of the futures whose rows on_rows was told of
+        outstanding = deque()  # the finisher's futures, oldest first, until each is waited for
 
-        def finished(future) -> QTable:
-            part = future.result()  # re-raises the finisher's error here
-            if on_rows is not None and id(future) not in counted:
-                counted.add(id(future))
+        def wait_oldest() -> None:
+            part = outstanding.popleft().result()  # re-raises the finisher's error here
+            if on_rows is not None:
                 on_rows(len(part))
-            return part
 
         def finished_tables(block: bool):
             while waiting and (block or all(f.done() for f in waiting[0][1])):
                 table, futures = waiting.popleft()
-                parts = [finished(f) for f in futures]
-                counted.difference_update(id(f) for f in futures)  # ids may be reused from now on
-                yield self._joined(table, parts)
+                # the outstanding futures of the oldest table are the oldest outstanding ones
+                while outstanding and outstanding[0] in futures:
+                    wait_oldest()
+                yield self._joined(table, [f.result() for f in futures])
 
         try:
             for table in tables:
@@ -410,13 +396,17 @@ class InferenceRun:
                 for start in range(0, max(len(table), 1), self.config.batch_size):
                     batch = table[start : start + self.config.batch_size]
                     if self.device_summaries:
-                        futures.append(_Done(self._device_batch_table(batch, cutouts)))
-                        continue
-                    drawn = self._draw_batch(batch, cutouts)
-                    while len(outstanding) >= 2:
-                        finished(outstanding.popleft())
-                    future = self._finisher().submit(self._tabulate, drawn)
-                    outstanding.append(future)
+                        # summaries come off the device with the draw: nothing left to overlap
+                        future = Future()
+                        future.set_result(self._device_batch_table(batch, cutouts))
+                        if on_rows is not None:
+                            on_rows(len(batch))
+                    else:
+                        drawn = self._draw_batch(batch, cutouts)
+                        while len(outstanding) >= 2:
+                            wait_oldest()
+                        future = self._finisher().submit(self._tabulate, drawn)
+                        outstanding.append(future)
                     futures.append(future)
                     yield from finished_tables(block=False)
                 waiting.append((table, futures))
@@ -443,8 +433,6 @@ class InferenceRun:
     def _finisher(self):
         """The run's one post-processing thread (batches are finished in order, one at a time)."""
         if self._finish_pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self._finish_pool = ThreadPoolExecutor(1, thread_name_prefix="galflow-finish")
         return self._finish_pool
 
