@@ -60,9 +60,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.linalg import sqrtm
 from scipy.spatial import cKDTree
-from scipy.stats import special_ortho_group
 
 __all__ = [
     "MODEL_FILE",
@@ -252,6 +250,8 @@ def _deconvolve(colours, noise_cov, max_fraction=0.5) -> np.ndarray:
     ``V, 1 - s^2`` the eigenvectors and eigenvalues of ``C^(-1/2) N C^(-1/2)``) gives
     ``W C W^T = C - N``; no direction loses more than ``max_fraction`` of its variance.
     """
+    from scipy.linalg import sqrtm  # fitting only
+
     mean = colours.mean(axis=0)
     cov = np.cov(colours.T)
     root = sqrtm(cov).real
@@ -271,6 +271,9 @@ def fit_transfer(source, target, rng, n_steps=TRANSFER_STEPS, levels=_TRANSFER_L
     back. Returns the rotations ``(n_steps, d, d)`` and the source and target quantiles
     ``(n_steps, d, levels.size)`` that :func:`map_colours` replays.
     """
+    # fitting only: scipy.stats costs a third of a second of every simulation's import
+    from scipy.stats import special_ortho_group
+
     x = np.array(source, float, copy=True)
     d = x.shape[1]
     rotations = [special_ortho_group.rvs(d, random_state=rng) for _ in range(n_steps - 1)] + [np.eye(d)]
