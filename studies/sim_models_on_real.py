@@ -116,10 +116,6 @@ def line_halves(source_ids) -> np.ndarray:
     return np.array([_unit_interval(s) < 0.5 for s in np.asarray(source_ids)])
 
 
-def _pit(truth, samples) -> np.ndarray:
-    return np.mean(samples < truth[:, None], axis=1)
-
-
 def fit_line_recalibration(truth, samples) -> dict:
     """An affine recalibration of one line's posterior samples ``(n, S)`` fitted on real ``truth``.
 
@@ -128,13 +124,13 @@ def fit_line_recalibration(truth, samples) -> dict:
     the PIT of the truths under the relocated samples closest to uniform
     (smallest one-sample Kolmogorov-Smirnov statistic).
     """
-    from scipy.stats import kstest
+    from astro_galflow.evaluation.metrics import pit_ks_statistic, pit_values
 
     median = np.median(samples, axis=1)
     b, a = np.polyfit(median, truth, 1)
     grid = np.geomspace(0.2, 5.0, 161)
     ks = [
-        kstest(_pit(truth, apply_line_recalibration({"a": a, "b": b, "c": c}, samples)), "uniform").statistic
+        pit_ks_statistic(pit_values(truth, apply_line_recalibration({"a": a, "b": b, "c": c}, samples)))
         for c in grid
     ]
     best = int(np.argmin(ks))
