@@ -418,3 +418,16 @@ def test_rows_without_a_posterior_carry_the_same_columns():
     bad["mag_r"] = np.full(3, np.nan) * u.mag
     assert infer_table(good, config=config).colnames == infer_table(bad, config=config).colnames
     assert "ood_score" in infer_table(bad, config=config).colnames
+
+
+@pytest.mark.parametrize(("low", "high"), [(-2.0, 3.0), (0.5, 4.0), (-6.0, -1.0), (-1.0, 8.0)])
+def test_tempering_draws_the_truncated_normal(low, high):
+    """The prior draws of the domain tempering (inverse CDF through scipy.special, mirrored
+    for bounds above the mean) follow scipy.stats.truncnorm and never leave the bounds."""
+    from scipy.stats import kstest, truncnorm
+
+    from astro_galflow.domain import _truncated_standard_normal
+
+    draws = _truncated_standard_normal(np.random.default_rng(3), np.array([low]), np.array([high]), (50_000, 1))[:, 0]
+    assert low <= draws.min() and draws.max() <= high
+    assert kstest(draws, truncnorm(low, high).cdf).pvalue > 1e-3
