@@ -130,8 +130,7 @@ def fit_line_recalibration(truth, samples) -> dict:
     b, a = np.polyfit(median, truth, 1)
     grid = np.geomspace(0.2, 5.0, 161)
     ks = [
-        pit_ks_statistic(pit_values(truth, apply_line_recalibration({"a": a, "b": b, "c": c}, samples)))
-        for c in grid
+        pit_ks_statistic(pit_values(truth, apply_line_recalibration({"a": a, "b": b, "c": c}, samples))) for c in grid
     ]
     best = int(np.argmin(ks))
     return {"a": float(a), "b": float(b), "c": float(grid[best]), "pit_ks_after": float(ks[best])}
