@@ -26,7 +26,7 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astropy.table import QTable, vstack
+from astropy.table import QTable
 
 from astro_galflow.backends.base import BackendUnavailable
 from astro_galflow.backends.selection import auto_backend, describe_backend, resolve_backend
@@ -47,6 +47,7 @@ from astro_galflow.table import (
     describe_columns,
     new_posterior_table,
     quantile_suffix,
+    stack_posterior_tables,
     validate_posterior_table,
 )
 
@@ -422,8 +423,8 @@ class InferenceRun:
         yield from finished_tables(block=True)
 
     def _joined(self, table, parts) -> QTable:
-        out = parts[0] if len(parts) == 1 else vstack(parts, metadata_conflicts="silent")
-        out.meta = dict(parts[0].meta)
+        # not astropy's vstack: it is unsafe while the finisher builds the next batch's table
+        out = parts[0] if len(parts) == 1 else stack_posterior_tables(parts)
         if len(out) != len(table):
             raise GalflowError(f"the run returned {len(out)} rows for {len(table)} input rows")
         if not out.indices:

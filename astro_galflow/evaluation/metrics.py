@@ -84,14 +84,16 @@ def r2_score(truth, pred) -> float:
     """Coefficient of determination ``1 - SS_res / SS_tot`` (as scikit-learn's ``r2_score``).
 
     A constant truth (``SS_tot = 0``) gives 1 for a perfect prediction and 0 otherwise,
-    scikit-learn's convention.
+    scikit-learn's convention. A truth so nearly constant that ``SS_res / SS_tot``
+    overflows gives ``-inf`` (scikit-learn gives the same, with a warning).
     """
     truth, pred = _pair(truth, pred)
     ss_tot = np.sum((truth - truth.mean()) ** 2)
     ss_res = np.sum((truth - pred) ** 2)
     if ss_tot == 0:
         return 1.0 if ss_res == 0 else 0.0
-    return float(1.0 - ss_res / ss_tot)
+    with np.errstate(over="ignore"):
+        return float(1.0 - ss_res / ss_tot)
 
 
 def rmse(truth, pred) -> float:

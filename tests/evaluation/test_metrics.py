@@ -18,9 +18,17 @@ finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 @given(arrays(np.float64, st.integers(3, 40), elements=finite), st.integers(0, 2**31 - 1))
 def test_point_metrics_match_sklearn(truth, seed):
     pred = truth + np.random.default_rng(seed).normal(0, 1, truth.size)
-    assert metrics.r2_score(truth, pred) == pytest.approx(r2_score(truth, pred), rel=1e-9, abs=1e-9)
+    with np.errstate(over="ignore"):  # a nearly constant truth: both give -inf, sklearn warns
+        expected = r2_score(truth, pred)
+    assert metrics.r2_score(truth, pred) == pytest.approx(expected, rel=1e-9, abs=1e-9)
     assert metrics.rmse(truth, pred) == pytest.approx(np.sqrt(mean_squared_error(truth, pred)), rel=1e-9)
     assert metrics.bias(truth, pred) == pytest.approx(np.mean(pred - truth), abs=1e-9)
+
+
+def test_r2_of_a_nearly_constant_truth_is_minus_infinity():
+    """Found by the property test above: SS_res / SS_tot overflowed into a RuntimeWarning."""
+    truth = np.array([9.0741505e-161, 0.0, 0.0])
+    assert metrics.r2_score(truth, np.array([0.13, -0.13, 0.64])) == -np.inf
 
 
 def test_sigma_nmad_of_gaussian_residuals_is_sigma():

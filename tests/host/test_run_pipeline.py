@@ -89,3 +89,44 @@ def test_tables_drawn_before_a_failure_are_still_handed_out(tiny_model, catalog)
         for table in run.infer_many(iter([catalog[:32], catalog[32:64], catalog[64:96]])):
             got.append(len(table))
     assert got == [32, 32]
+
+
+@pytest.fixture
+def quantity_info_touched_on_another_thread():
+    """A thread reading the class-level ``Quantity.info``, as building any QTable does.
+
+    The run's finisher does that while the caller's thread joins the batches. The
+    class-level ``info`` remembers the class it was last read through, shared by every
+    Quantity subclass; astropy's ``vstack`` relies on it between two reads.
+    """
+    import sys
+
+    import astropy.units as u
+
+    stop = threading.Event()
+
+    def touch():
+        while not stop.is_set():
+            u.Quantity.info  # noqa: B018 - the read is the point
+            u.Dex.info  # noqa: B018
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so a window of a few bytecodes is hit
+    thread = threading.Thread(target=touch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+
+
+def test_batches_join_while_another_thread_builds_tables(tiny_model, catalog, quantity_info_touched_on_another_thread):
+    """Regression: CI saw ``UnitTypeError`` from astropy's vstack in a streaming run."""
+    with InferenceRun(_config(batch_size=4), model=tiny_model) as run:
+        tables = [run.infer(catalog[:120]) for _ in range(5)]
+    for table in tables:
+        assert type(table["log_mstar_p50"]).__name__ == "Dex"
+        assert type(table["log_mstar_std"]).__name__ == "Quantity"
+        np.testing.assert_array_equal(table["log_mstar_p50"].value, tables[0]["log_mstar_p50"].value)
