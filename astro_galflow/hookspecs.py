@@ -176,7 +176,10 @@ def galflow_summarize_posterior(parameter: ParameterSpec, samples: np.ndarray, c
     Called on the run's finisher thread (one batch at a time, in input order) while the
     samplers draw the next batch on the calling thread (:meth:`InferenceRun.infer_many
     <astro_galflow.run.InferenceRun.infer_many>`); an implementation that keeps state
-    across calls needs no lock, but must not assume it runs on the main thread.
+    across calls needs no lock, but must not assume it runs on the main thread. Return
+    arrays and units, and build no astropy table or table column here: astropy's tables
+    are not safe to build on two threads at once, and the calling thread reads and
+    writes tables meanwhile. The host adds the columns on the calling thread.
 
     Parameters
     ----------
@@ -198,8 +201,8 @@ def galflow_summarize_posterior(parameter: ParameterSpec, samples: np.ndarray, c
 def galflow_modify_table(table: QTable, config: GalflowConfig) -> None:
     """Have the last word on the posterior table's columns and meta (in place).
 
-    Called once a batch on the run's finisher thread, like
-    :func:`galflow_summarize_posterior`.
+    Called on the calling thread once for each table the run returns (a whole input
+    table, or one chunk of the streaming engine), after the summary columns are added.
 
     Parameters
     ----------

@@ -23,6 +23,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import astropy.units as u
 import numpy as np
@@ -41,13 +42,12 @@ from astro_galflow.params import get_parameter
 from astro_galflow.posterior import ModelSpaceDraw
 from astro_galflow.registry import RegistryError
 from astro_galflow.sources.base import BandMismatchError
+from astro_galflow.summaries import summarize
 from astro_galflow.table import (
-    add_parameter_columns,
     add_summary_columns,
     describe_columns,
     new_posterior_table,
     quantile_suffix,
-    stack_posterior_tables,
     validate_posterior_table,
 )
 
@@ -123,6 +123,37 @@ class _Batch:
     flags: np.ndarray
     extra: dict
     draw: ModelSpaceDraw | None = None
+
+
+class _ParameterSummary(NamedTuple):
+    """One parameter's summaries of a batch (:func:`astro_galflow.summaries.summarize`)."""
+
+    mean: np.ndarray  # (n,)
+    std: np.ndarray  # (n,)
+    quantiles: np.ndarray  # (len(config.quantiles), n)
+    samples: np.ndarray | None  # (n, n_samples) when the run stores samples
+
+
+@dataclass
+class _Summaries:
+    """A batch's posterior columns as plain arrays, before any table is built.
+
+    The finisher thread makes these and nothing else: astropy tables are built on the
+    calling thread only. Building a table reads the class-level ``Quantity.info``, which
+    remembers the class it was read through in state shared by every thread; astropy's
+    readers and ``vstack`` rely on that state between two reads, so a table built on one
+    thread can make another thread's read fail (``mag is not a physical unit``) or its
+    join build the wrong column class.
+    """
+
+    table: QTable  # the prepared input rows (not read off the calling thread)
+    flags: np.ndarray
+    parameters: dict  # name -> PosteriorSummary
+    hooked: dict  # column -> (values, unit, description), from galflow_summarize_posterior
+    extra: dict  # column -> values (models' extra columns)
+
+    def __len__(self) -> int:
+        return len(self.flags)
 
 
 class InferenceRun:
@@ -352,12 +383,14 @@ class InferenceRun:
 
         What :meth:`infer` does for each table, pipelined across them: each batch of
         ``config.batch_size`` rows is drawn by the samplers on the calling thread (ONNX
-        Runtime's own worker threads) and then post-processed and tabulated (single-threaded
-        numpy and astropy) on the run's finisher thread while the next batch, of the same
-        table or the next one, is drawn; on two cores that stage otherwise leaves one core
-        idle for a third of the run. At most two drawn batches wait for the finisher, so
-        memory stays bounded by the batch size. Results do not depend on the batching
-        (every row's noise comes from its own seed).
+        Runtime's own worker threads) and then post-processed and summarised
+        (single-threaded numpy) on the run's finisher thread while the next batch, of the
+        same table or the next one, is drawn; on two cores that stage otherwise leaves one
+        core idle for a third of the run. At most two drawn batches wait for the finisher,
+        so memory stays bounded by the batch size. Each table's posterior table is built
+        from its batches' summaries on the calling thread, which alone touches astropy
+        tables (see ``_Summaries``). Results do not depend on the batching (every row's
+        noise comes from its own seed).
 
         Parameters
         ----------
@@ -389,7 +422,7 @@ class InferenceRun:
                 # the outstanding futures of the oldest table are the oldest outstanding ones
                 while outstanding and outstanding[0] in futures:
                     wait_oldest()
-                yield self._joined(table, [f.result() for f in futures])
+                yield self._posterior_table(table, [f.result() for f in futures])
 
         try:
             for table in tables:
@@ -399,14 +432,14 @@ class InferenceRun:
                     if self.device_summaries:
                         # summaries come off the device with the draw: nothing left to overlap
                         future = Future()
-                        future.set_result(self._device_batch_table(batch, cutouts))
+                        future.set_result(self._device_summaries(self._prepared(batch, cutouts)))
                         if on_rows is not None:
                             on_rows(len(batch))
                     else:
                         drawn = self._draw_batch(batch, cutouts)
                         while len(outstanding) >= 2:
                             wait_oldest()
-                        future = self._finisher().submit(self._tabulate, drawn)
+                        future = self._finisher().submit(self._summarize, drawn)
                         outstanding.append(future)
                     futures.append(future)
                     yield from finished_tables(block=False)
@@ -422,13 +455,48 @@ class InferenceRun:
             raise
         yield from finished_tables(block=True)
 
-    def _joined(self, table, parts) -> QTable:
-        # not astropy's vstack: it is unsafe while the finisher builds the next batch's table
-        out = parts[0] if len(parts) == 1 else stack_posterior_tables(parts)
+    def _posterior_table(self, table, parts: list[_Summaries]) -> QTable:
+        """The posterior table of input ``table`` from its batches' summaries (calling thread)."""
+        first = parts[0]
+        for index, part in enumerate(parts[1:], start=1):
+            if part.hooked.keys() != first.hooked.keys():
+                differ = sorted(set(part.hooked) ^ set(first.hooked))
+                raise GalflowError(
+                    f"galflow_summarize_posterior returned column(s) {differ} for batch {index} "
+                    "but not for every batch; a plugin must return the same columns for every batch"
+                )
+
+        def joined(values):
+            return values[0] if len(values) == 1 else np.concatenate(values)
+
+        inputs = [as_qtable(part.table) for part in parts]
+        out = new_posterior_table(
+            source_id=joined([np.asarray(t["source_id"]) for t in inputs]),
+            survey=self._survey(inputs[0]),
+            ra_deg=joined([column_values(t, "ra", u.deg) for t in inputs]),
+            dec_deg=joined([column_values(t, "dec", u.deg) for t in inputs]),
+            flags=joined([part.flags for part in parts]),
+        )
+        for name in self.model.parameters:
+            summaries = [part.parameters[name] for part in parts]
+            stored = [summary.samples for summary in summaries]
+            add_summary_columns(
+                out,
+                get_parameter(name),
+                joined([summary.mean for summary in summaries]),
+                joined([summary.std for summary in summaries]),
+                np.concatenate([summary.quantiles for summary in summaries], axis=1),
+                quantiles=self.config.quantiles,
+                samples=None if stored[0] is None else joined(stored),
+            )
+        for column, (_, unit, description) in first.hooked.items():
+            values = joined([np.asarray(part.hooked[column][0]) for part in parts])
+            out[column] = values if unit is None else values * unit
+            out[column].info.description = description
+        extra = {name: joined([part.extra[name] for part in parts]) for name in first.extra}
+        out = self._finish_table(out, extra)
         if len(out) != len(table):
             raise GalflowError(f"the run returned {len(out)} rows for {len(table)} input rows")
-        if not out.indices:
-            out.add_index(SPATIAL_INDEX_COLUMN)
         return out
 
     def _finisher(self):
@@ -484,10 +552,6 @@ class InferenceRun:
         extra = {name: np.full(len(table), np.nan, dtype=np.float32) for name in getattr(model, "extra_columns", ())}
         return _Batch(table=table, rows=np.flatnonzero(usable), images=images, flags=flags, extra=extra)
 
-    def _device_batch_table(self, table, cutouts) -> QTable:
-        batch = self._prepared(table, cutouts)
-        return self._device_table(batch.table, batch.rows, batch.images, batch.flags, batch.extra)
-
     def _draw_batch(self, table, cutouts) -> _Batch:
         """The sampling stage of a batch (:meth:`GalflowModel.draw <astro_galflow.models.GalflowModel.draw>`)."""
         batch = self._prepared(table, cutouts)
@@ -502,11 +566,11 @@ class InferenceRun:
         batch.images = None  # the cutouts are encoded; do not hold them while the batch waits
         return batch
 
-    def _tabulate(self, batch: _Batch) -> QTable:
-        """The post-processing stage of a batch: physical samples, summaries, the posterior table."""
+    def _summarize(self, batch: _Batch) -> _Summaries:
+        """The post-processing stage of a batch: physical samples and their summaries (numpy only)."""
         config, model = self.config, self.model
-        table, rows, flags, extra = batch.table, batch.rows, batch.flags, batch.extra
-        n, s = len(table), config.n_samples
+        rows, flags, extra = batch.rows, batch.flags, batch.extra
+        n, s = len(flags), config.n_samples
         samples = {name: np.full((n, s), np.nan, dtype=np.float32) for name in model.parameters}
         if batch.draw is not None:
             posterior = model.finish(batch.draw, calibrate=config.calibrate)
@@ -519,29 +583,18 @@ class InferenceRun:
                 extra[name][rows] = values
             flags[rows] |= np.asarray(posterior.flags, dtype=np.int64)
 
-        out = self._new_table(table, flags)
+        parameters, hooked = {}, {}
         for name in model.parameters:
             spec = get_parameter(name)
-            add_parameter_columns(
-                out, spec, samples[name], quantiles=config.quantiles, store_samples=config.store_samples
-            )
+            stats = summarize(samples[name], config.quantiles)
+            stored = samples[name] if config.store_samples else None
+            parameters[name] = _ParameterSummary(stats["mean"], stats["std"], stats["quantiles"], stored)
             for result in self.pm.hook.galflow_summarize_posterior(
                 parameter=spec, samples=samples[name], config=config
             ):
                 for suffix, (values, unit, description) in (result or {}).items():
-                    column = f"{name}_{suffix}"
-                    out[column] = values if unit is None else np.asarray(values) * unit
-                    out[column].info.description = description
-        return self._finish_table(out, extra)
-
-    def _new_table(self, table, flags) -> QTable:
-        return new_posterior_table(
-            source_id=table["source_id"],
-            survey=self._survey(table),
-            ra_deg=column_values(table, "ra", u.deg),
-            dec_deg=column_values(table, "dec", u.deg),
-            flags=flags,
-        )
+                    hooked[f"{name}_{suffix}"] = (np.asarray(values), unit, description)
+        return _Summaries(table=batch.table, flags=flags, parameters=parameters, hooked=hooked, extra=extra)
 
     def _finish_table(self, out: QTable, extra: dict) -> QTable:
         for name, values in extra.items():
@@ -553,8 +606,8 @@ class InferenceRun:
         validate_posterior_table(out, check_healpix=False)
         return out
 
-    def _device_table(self, table, rows, cutouts, flags, extra) -> QTable:
-        """The posterior table with summaries computed on the sampler's device (:mod:`astro_galflow.summaries`).
+    def _device_summaries(self, batch: _Batch) -> _Summaries:
+        """A batch's summaries computed on the sampler's device (:mod:`astro_galflow.summaries`).
 
         Rows the domain check flags are tempered on the host (as on the host path) and
         summarised there; every other row's samples stay on the device.
@@ -562,9 +615,10 @@ class InferenceRun:
         import torch
 
         from astro_galflow.noise import row_seeds
-        from astro_galflow.summaries import columns_to_host, device_row_noise, posterior_columns, summarize
+        from astro_galflow.summaries import columns_to_host, device_row_noise, posterior_columns
 
         config, model = self.config, self.model
+        table, rows, cutouts, flags, extra = batch.table, batch.rows, batch.images, batch.flags, batch.extra
         n, quantiles = len(table), config.quantiles
         summaries = {
             p: (np.full(n, np.nan), np.full(n, np.nan), np.full((len(quantiles), n), np.nan)) for p in model.parameters
@@ -623,11 +677,8 @@ class InferenceRun:
                         if name in host and name in extra:
                             extra[name][target] = host[name]
                 flags[target] |= support_flags.cpu().numpy().astype(np.int64)
-        out = self._new_table(table, flags)
-        for p in model.parameters:
-            mean, std, qs = summaries[p]
-            add_summary_columns(out, get_parameter(p), mean, std, qs, quantiles=quantiles)
-        return self._finish_table(out, extra)
+        parameters = {p: _ParameterSummary(*summaries[p], None) for p in model.parameters}
+        return _Summaries(table=table, flags=flags, parameters=parameters, hooked={}, extra=extra)
 
     def _survey(self, table) -> str:
         if self.source is not None:

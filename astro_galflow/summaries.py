@@ -15,9 +15,9 @@ keeps the samples on the device:
 * :func:`columns_to_host` brings only those columns back, in one copy through pinned
   memory.
 
-:func:`summarize` is the numpy reference of the reductions (what
-:func:`astro_galflow.table.add_parameter_columns` computes) and :func:`summarize_torch`
-its device twin; the tests check that they agree to float rounding and that the device
+:func:`summarize` is the numpy reference of the reductions (the host path's: the run's
+finisher thread summarises every batch with it; :func:`astro_galflow.table.add_parameter_columns`
+computes the same) and :func:`summarize_torch` its device twin; the tests check that they agree to float rounding and that the device
 path gives the host path's posteriors.
 
 Seed rule on the device: row ``i``'s noise is a function of its

@@ -321,57 +321,6 @@ def column_metadata(colnames) -> dict:
     return out
 
 
-def stack_posterior_tables(parts) -> QTable:
-    """Stack posterior tables with the same columns, row after row, in a new table.
-
-    What :func:`astropy.table.vstack` does for these tables, without its mixin
-    machinery: ``vstack`` builds each :class:`~astropy.units.Quantity` column through
-    the *class-level* ``Quantity.info``, whose parent class is shared, mutable state.
-    Any other thread touching a Quantity column in a table at the same time (the run's
-    finisher adds them to the next batch's table) can swap that class under it, and
-    ``vstack`` then fails with ``UnitTypeError`` or builds the wrong column class. Here
-    every column is concatenated as plain values and rebuilt with the first part's
-    class, unit and info.
-
-    Parameters
-    ----------
-    parts : sequence of astropy.table.QTable
-        Tables with the same columns in the same order, of the same classes and units
-        (e.g. the batches of one run); the first one's ``meta`` is kept.
-
-    Returns
-    -------
-    astropy.table.QTable
-        A new table, without indices.
-
-    Raises
-    ------
-    GalflowError
-        If the tables' columns differ.
-    """
-    first = parts[0]
-    for index, part in enumerate(parts[1:], start=1):
-        if part.colnames != first.colnames:
-            differ = sorted(set(part.colnames) ^ set(first.colnames)) or ["(their order)"]
-            raise GalflowError(f"table {index} of {len(parts)} to stack differs from the first in column(s) {differ}")
-    out = QTable(meta=dict(first.meta))
-    for name in first.colnames:
-        template = first[name]
-        if isinstance(template, u.Quantity):
-            values = np.concatenate([part[name].to_value(template.unit) for part in parts])
-            column = type(template)(values, template.unit, copy=False)
-        else:
-            # np.ma keeps a MaskedColumn's mask; a plain Column gives a plain array
-            join = np.ma.concatenate if isinstance(template, np.ma.MaskedArray) else np.concatenate
-            values = join([part[name].data for part in parts])
-            column = type(template)(values, name=name, unit=template.unit, copy=False)
-        column.info.description = template.info.description
-        column.info.format = template.info.format
-        column.info.meta = dict(template.info.meta or {})
-        out.add_column(column, name=name, copy=False)
-    return out
-
-
 def parameters_in(table: QTable) -> list[str]:
     """Names of the parameters that have a ``{name}_mean`` column in ``table``."""
     return [name for name in PARAMETERS if f"{name}_mean" in table.colnames]

@@ -42,14 +42,14 @@ def test_pipelined_tables_equal_one_table_at_a_time(tiny_model, catalog):
 
 def test_post_processing_runs_off_the_calling_thread_and_counts_every_row(tiny_model, catalog):
     seen_threads, counted = set(), []
-    real = InferenceRun._tabulate
+    real = InferenceRun._summarize
 
     def recording(self, batch):
         seen_threads.add(threading.current_thread().name)
         return real(self, batch)
 
     run = InferenceRun(_config(), model=tiny_model)
-    run._tabulate = recording.__get__(run)
+    run._summarize = recording.__get__(run)
     with run:
         out = run.infer(catalog, on_rows=counted.append)
     assert len(out) == len(catalog)
@@ -58,7 +58,7 @@ def test_post_processing_runs_off_the_calling_thread_and_counts_every_row(tiny_m
 
 
 def test_an_error_while_post_processing_reaches_the_caller(tiny_model, catalog):
-    real = InferenceRun._tabulate
+    real = InferenceRun._summarize
     calls = []
 
     def failing(self, batch):
@@ -68,7 +68,7 @@ def test_an_error_while_post_processing_reaches_the_caller(tiny_model, catalog):
         return real(self, batch)
 
     run = InferenceRun(_config(), model=tiny_model)
-    run._tabulate = failing.__get__(run)
+    run._summarize = failing.__get__(run)
     with run, pytest.raises(GalflowError, match="post-processing failed"):
         run.infer(catalog)
 
@@ -120,6 +120,31 @@ def quantity_info_touched_on_another_thread():
         stop.set()
         thread.join()
         sys.setswitchinterval(interval)
+
+
+def test_the_finisher_thread_never_touches_astropy_tables(tiny_model, catalog, monkeypatch):
+    """Only the calling thread reads the class-level ``info`` of astropy's columns.
+
+    That read writes state shared by every thread (the class it was read through), which
+    astropy's readers and ``vstack`` rely on between two reads: a table built on the
+    finisher made the streaming engine's next chunk read fail ("mag is not a physical
+    unit") or the batches' join raise ``UnitTypeError`` (CI, issue 14's pipeline).
+    """
+    from astropy.utils.data_info import DataInfo
+
+    threads = set()
+    real_get = DataInfo.__get__
+
+    def recording_get(self, instance, owner):
+        if instance is None:  # the class-level read
+            threads.add(threading.current_thread().name)
+        return real_get(self, instance, owner)
+
+    monkeypatch.setattr(DataInfo, "__get__", recording_get)
+    with InferenceRun(_config(), model=tiny_model) as run:
+        tables = list(run.infer_many(iter([catalog[:100], catalog[100:]])))
+    assert [len(t) for t in tables] == [100, 130]
+    assert threads == {threading.current_thread().name}
 
 
 def test_batches_join_while_another_thread_builds_tables(tiny_model, catalog, quantity_info_touched_on_another_thread):

@@ -3,9 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.table import MaskedColumn, vstack
 
-from astro_galflow.exceptions import GalflowError
 from astro_galflow.params import PARAMETERS
 from astro_galflow.table import (
     PosteriorTableError,
@@ -13,7 +11,6 @@ from astro_galflow.table import (
     new_posterior_table,
     quantile_suffix,
     read_posterior_table,
-    stack_posterior_tables,
     validate_posterior_table,
     write_posterior_table,
 )
@@ -171,31 +168,3 @@ def test_crossmatch_cli_writes_votable(tmp_path, monkeypatch, capsys):
     assert fields["log_mstar_mean"].unit.to_string() == "dex(solMass)"
     back = read_posterior_table(out)
     assert np.ma.is_masked(back["z"][1]) or np.isnan(back["z"][1])
-
-
-def test_stacked_tables_equal_astropy_vstack():
-    """``stack_posterior_tables`` (thread-safe) gives what ``vstack`` gives, column for column."""
-    table = _table(n=9)
-    table["note"] = MaskedColumn(["a", "bb", "c", "dd", "e", "f", "g", "hhh", "i"], mask=[0, 1, 0, 0, 0, 0, 0, 1, 0])
-    table["note"].info.description = "a masked text column, as a plugin might add"
-    parts = [table[:4], table[4:5], table[5:]]
-    stacked, reference = stack_posterior_tables(parts), vstack(parts, metadata_conflicts="silent")
-    assert stacked.colnames == reference.colnames
-    assert stacked.meta == table.meta and not stacked.indices
-    stacked.add_index("_healpix_29")
-    validate_posterior_table(stacked)
-    for name in table.colnames:
-        a, b = stacked[name], reference[name]
-        assert type(a) is type(b), name
-        assert getattr(a, "unit", None) == getattr(b, "unit", None), name
-        assert a.info.description == b.info.description and a.info.meta == b.info.meta, name
-        np.testing.assert_array_equal(np.asarray(getattr(a, "value", a)), np.asarray(getattr(b, "value", b)))
-    np.testing.assert_array_equal(stacked["note"].mask, table["note"].mask)
-
-
-def test_stacking_tables_with_other_columns_names_them():
-    table = _table(n=4, store_samples=False)
-    other = table[2:].copy()
-    other.remove_column("redshift_p16")
-    with pytest.raises(GalflowError, match=r"table 1 of 2 .* \['redshift_p16'\]"):
-        stack_posterior_tables([table[:2], other])
