@@ -9,11 +9,11 @@ magnitude errors) were made with::
 
     python studies/ship_sim_models.py --workdir runs/ship16b --models sim-photometry \
         --flow-epochs 35 --threads 1 --install
-    python studies/ship_sim_models.py --workdir runs/ship16d2 --models sim-default \
-        --vae-from runs/before_sim_default --n 10000 --flow-epochs 30 --threads 1 --install
+    python studies/ship_sim_models.py --workdir runs/ship16e --models sim-default \
+        --vae-from runs/shipped_sim_default_4a7afc4 --n 20000 --flow-epochs 30 --threads 1 --install
 
-(``runs/before_sim_default``: a copy of the ``sim-default`` shipped before, whose VAE is
-kept; 5 and 2.5 minutes of head training on the shared 2-core machine when it was quiet;
+(``runs/shipped_sim_default_4a7afc4``: a copy of the ``sim-default`` shipped before, whose VAE is
+kept; 5 and 5.4 minutes of head training on the shared 2-core machine when it was quiet;
 one torch thread is several times faster than two there when other jobs load both cores.)
 
 Steps, each skipped when its output already exists (so an interrupted run resumes):

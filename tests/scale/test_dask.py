@@ -143,3 +143,43 @@ def test_catalog_file_is_converted_with_hats_import(tmp_path, client, scale_conf
     dask_infer(path, out, config=scale_config, client=client, progress=False)
     assert (tmp_path / "posteriors.input-hats" / "hats.properties").exists()
     np.testing.assert_array_equal(_ids(out), np.arange(1, 501))
+
+
+def test_a_threaded_worker_gives_the_memory_engines_posteriors(tmp_path):
+    """A worker with several threads (a user's cluster) runs partitions at once in one process.
+
+    The shipped ``sim-photometry`` on 600 rows in several partitions through one in-process
+    worker with 4 threads must give, row by row, what the memory engine gives: the
+    partitions share the worker's run and astropy's class-level column state.
+    """
+    from distributed import Client, LocalCluster
+
+    from astro_galflow.config import GalflowConfig
+    from astro_galflow.pipeline import infer_table
+    from astro_galflow.scale.dask_engine import dask_infer
+
+    table = make_input_table(600, seed=8)
+    catalog = tmp_path / "input"
+    frame = lsdb.from_dataframe(
+        table.to_pandas(), ra_column="ra", dec_column="dec", partition_rows=150, highest_order=8
+    )
+    frame.write_catalog(catalog, as_collection=False, progress_bar=False)
+    assert len(lsdb.open_catalog(catalog).get_healpix_pixels()) >= 4
+    config = GalflowConfig(model="sim-photometry", n_samples=64, seed=5)
+    out = tmp_path / "posteriors"
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=4, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as threaded,
+    ):
+        dask_infer(catalog, out, config=config, client=threaded, progress=False)
+    remote = lsdb.open_catalog(out).compute().sort_values("source_id")
+    memory = infer_table(table, config=config)
+    memory = memory[np.argsort(np.asarray(memory["source_id"]))]
+
+    np.testing.assert_array_equal(remote["source_id"].to_numpy(), np.asarray(memory["source_id"]))
+    np.testing.assert_array_equal(remote["posterior_flags"].to_numpy(), np.asarray(memory["posterior_flags"]))
+    for name in ("log_mstar_p50", "redshift_mean", "redshift_std", "flux_halpha_p84"):
+        expected = np.asarray(getattr(memory[name], "value", memory[name]), dtype=np.float64)
+        np.testing.assert_allclose(
+            remote[name].to_numpy(dtype=np.float64), expected, rtol=1e-4, atol=1e-6, err_msg=name
+        )
