@@ -170,6 +170,31 @@ def test_engines_agree_on_a_clean_catalog(model, survey, tmp_path, client):
     _assert_same_rows(reference, frame, f"{model} dask")
 
 
+def test_a_threaded_dask_worker_agrees_with_the_memory_engine(tmp_path):
+    """One worker with 4 threads (a user's threaded cluster) runs several partitions at once.
+
+    They share the worker's run and astropy's class-level column state; the shipped
+    ``sim-photometry`` on its default backend must still give the memory engine's rows.
+    """
+    from distributed import Client, LocalCluster
+
+    from astro_galflow.testing import make_input_table
+
+    table = make_input_table(600, seed=8)
+    catalog = tmp_path / "input"
+    lsdb.from_dataframe(
+        table.to_pandas(), ra_column="ra", dec_column="dec", partition_rows=150, highest_order=8
+    ).write_catalog(catalog, as_collection=False, progress_bar=False)
+    assert len(lsdb.open_catalog(catalog).get_healpix_pixels()) >= 4
+    config = GalflowConfig(model="sim-photometry", n_samples=64, seed=5)
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=4, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as threaded,
+    ):
+        frame = _dask(catalog, config, tmp_path, threaded)
+    _assert_same_rows(infer_table(table, config=config), frame, "sim-photometry dask, one 4-thread worker")
+
+
 # each format and each model goes through Dask once; every pair through memory and local
 DAMAGED_DASK = {("parquet", "sim-default"), ("fits", "sdss-photoz"), ("hdf5", "sim-photometry")}
 
